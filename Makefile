@@ -1,0 +1,72 @@
+# minivmm — see README.md.  `make` builds the CLI and the library,
+# `make test` runs every test (tests/run), `make check` only the unit tests.
+
+CC      ?= gcc
+BUILD   ?= build
+V_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	    -Wmissing-prototypes -Wstrict-prototypes -fno-strict-aliasing \
+	    -D_GNU_SOURCE -I. -I/usr/include/iniparser -MMD -MP
+CFLAGS  ?=
+LIBS    := -liniparser -lpthread
+
+LIB_SRCS  := $(sort $(filter-out vmm/main.c,$(wildcard vmm/*.c devices/*.c boot/*.c)))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+INTEG_SRCS := $(sort $(wildcard tests/integration/*.c))
+INTEG_OBJS := $(INTEG_SRCS:%.c=$(BUILD)/%.o)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+
+.PHONY: all check test asan guests clean format bench
+all: $(BUILD)/minivmm $(BUILD)/libminivmm.a
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(V_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libminivmm.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/minivmm: $(BUILD)/vmm/main.o $(BUILD)/libminivmm.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# Unit tests: every `Suite *NAME_suite(void)` in tests/unit/*.c is collected
+# into one Check runner; no list to keep by hand.
+$(BUILD)/unit_suites.h: $(UNIT_SRCS)
+	@mkdir -p $(BUILD)
+	@grep -ho '^Suite \*[a-z0-9_]*_suite(void)' $(UNIT_SRCS) | sed 's/^Suite \*\(.*\)(void)/SUITE(\1)/' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+$(BUILD)/tests/%.o: V_CFLAGS += -Wno-missing-prototypes
+$(BUILD)/tests/unit/main.o: $(BUILD)/unit_suites.h
+$(BUILD)/tests/unit/main.o: V_CFLAGS += -I$(BUILD)
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libminivmm.a
+	$(CC) $(CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+$(BUILD)/integration-tests: $(INTEG_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(CHECK_LIBS) -lpthread
+
+include tests/guests/guests.mk
+
+check: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+# The unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build/asan/unit-tests
+
+test: all $(BUILD)/unit-tests $(BUILD)/integration-tests guests
+	tests/run
+
+bench: all guests
+	bench/run
+
+format:
+	clang-format -i $(wildcard vmm/*.[ch] devices/*.[ch] boot/*.[ch] tests/unit/*.[ch] tests/integration/*.[ch] tests/guests/*.[ch] tests/guests/lib/*.[ch])
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(INTEG_OBJS:.o=.d) $(BUILD)/vmm/main.d

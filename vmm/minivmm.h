@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * minivmm — the public C API (the one installed header).
+ *
+ * A program that embeds minivmm fills a `struct mvm_config` (directly, or
+ * key by key with mvm_config_set(), or from an ini file), builds a VM with
+ * mvm_vm_create(), runs it with mvm_vm_run() and frees it with
+ * mvm_vm_destroy().  Several VMs may live in one process: nothing in the
+ * library is global except the signal used to kick vCPU threads
+ * (MVM_KICK_SIGNAL), whose handler the library installs once.
+ *
+ * Errors: functions return 0 or a negative errno and, where they take one,
+ * fill `err` with a single human-readable line.
+ */
+#ifndef MINIVMM_H
+#define MINIVMM_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MINIVMM_VERSION "0.1.0"
+
+/* Limits the library accepts (README "Limits"). */
+#define MVM_MIN_CPUS      1
+#define MVM_MAX_CPUS      64
+#define MVM_MIN_MEM_BYTES (64ull << 20)
+#define MVM_MAX_MEM_BYTES (16ull << 30)
+#define MVM_MAX_CMDLINE   4096
+
+/* vCPU threads are kicked out of KVM_RUN with this signal. */
+#define MVM_KICK_SIGNAL (SIGRTMIN + 3)
+
+enum mvm_log_level {
+	MVM_LOG_ERROR = 0,
+	MVM_LOG_WARN = 1,
+	MVM_LOG_INFO = 2,
+	MVM_LOG_DEBUG = 3,
+};
+
+struct mvm_config {
+	/* [vm] */
+	uint32_t cpus;      /* 1..MVM_MAX_CPUS, default 1 */
+	uint64_t mem_bytes; /* MVM_MIN_MEM_BYTES..MVM_MAX_MEM_BYTES, default 256 MiB */
+	/* [boot] */
+	char *kernel;  /* path to a bzImage or ELF vmlinux; required */
+	char *initrd;  /* optional */
+	char *cmdline; /* optional; default "console=ttyS0" */
+	/* [console] */
+	char *console_log;   /* optional file receiving all guest serial output */
+	bool console_stdout; /* copy guest serial output to stdout (default true) */
+	bool console_stdin;  /* feed stdin to the guest's serial port (default true) */
+	/* [run] */
+	uint32_t timeout_s; /* 0: no limit */
+	enum mvm_log_level log_level; /* default warn */
+};
+
+/* Sets the defaults listed above; strings are NULL. */
+void mvm_config_init(struct mvm_config *cfg);
+/* Frees the strings the config owns (all strings are owned, malloc'd copies). */
+void mvm_config_free(struct mvm_config *cfg);
+
+/*
+ * Sets one setting from text, exactly as vm.ini spells it: section and key
+ * as in vm.ini.example, value as text ("512M", "4", "true", a path).
+ * Unknown section or key, or a bad value: -EINVAL with err naming them.
+ */
+int mvm_config_set(struct mvm_config *cfg, const char *section, const char *key,
+		   const char *value, char *err, size_t errlen);
+
+/* Loads every key of an ini file through mvm_config_set(). */
+int mvm_config_load_ini(struct mvm_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Checks cross-field rules (kernel present, sizes in range). */
+int mvm_config_validate(const struct mvm_config *cfg, char *err, size_t errlen);
+
+/* Parses "512M", "2G", "65536K", "1048576" into bytes. -EINVAL / -ERANGE. */
+int mvm_parse_size(const char *s, uint64_t *out);
+
+/* Why a run ended.  The CLI maps each to a distinct exit status (README). */
+enum mvm_exit_reason {
+	MVM_EXIT_POWEROFF = 0,    /* ACPI S5 */
+	MVM_EXIT_GUEST_STATUS,    /* guest wrote a status to the exit port */
+	MVM_EXIT_REBOOT,          /* i8042 reset, ACPI reset register, triple fault */
+	MVM_EXIT_PANIC,           /* guest reported a panic (pvpanic) */
+	MVM_EXIT_TIMEOUT,         /* --timeout elapsed */
+	MVM_EXIT_STOPPED,         /* mvm_vm_request_stop() (SIGINT/SIGTERM, console escape) */
+	MVM_EXIT_GUEST_FAULT,     /* the VM cannot continue (emulation failure, internal error) */
+	MVM_EXIT_HOST_ERROR,      /* the VMM failed (I/O error, KVM ioctl failure) */
+};
+
+struct mvm_exit {
+	enum mvm_exit_reason reason;
+	int guest_status; /* MVM_EXIT_GUEST_STATUS: 0..99 */
+	char message[512]; /* human-readable detail, "" if none */
+};
+
+const char *mvm_exit_reason_name(enum mvm_exit_reason reason);
+
+struct mvm_vm;
+
+/* Builds the VM (KVM, memory, devices, kernel).  Nothing runs yet. */
+int mvm_vm_create(const struct mvm_config *cfg, struct mvm_vm **out, char *err, size_t errlen);
+
+/*
+ * Starts the vCPU threads and runs the event loop on the calling thread until
+ * the VM ends; fills *exit.  Returns 0 when the run ended for any reason
+ * (the reason is in *exit), or a negative errno if it could not start.
+ */
+int mvm_vm_run(struct mvm_vm *vm, struct mvm_exit *exit);
+
+/* Asks a running VM to stop (MVM_EXIT_STOPPED).  Async-signal-safe. */
+void mvm_vm_request_stop(struct mvm_vm *vm);
+
+void mvm_vm_destroy(struct mvm_vm *vm);
+
+#endif
