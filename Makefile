@@ -45,8 +45,21 @@ $(BUILD)/tests/unit/main.o: V_CFLAGS += -I$(BUILD)
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libminivmm.a
 	$(CC) $(CFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
+$(BUILD)/integration_suites.h: $(INTEG_SRCS)
+	@mkdir -p $(BUILD)
+	@grep -ho '^Suite \*[a-z0-9_]*_suite(void)' $(INTEG_SRCS) | sed 's/^Suite \*\(.*\)(void)/SUITE(\1)/' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+$(BUILD)/tests/integration/main.o: $(BUILD)/integration_suites.h
+$(BUILD)/tests/integration/main.o: V_CFLAGS += -I$(BUILD)
+
 $(BUILD)/integration-tests: $(INTEG_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(CHECK_LIBS) -lpthread
+
+# Small test tools linked against the library (e.g. the ACPI table dumper).
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libminivmm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(V_CFLAGS) $(CFLAGS) -o $@ $^ $(LIBS)
 
 include tests/guests/guests.mk
 
@@ -57,7 +70,8 @@ check: $(BUILD)/unit-tests
 asan:
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build/asan/unit-tests
 
-test: all $(BUILD)/unit-tests $(BUILD)/integration-tests guests
+test: all $(BUILD)/unit-tests $(BUILD)/integration-tests $(BUILD)/tools/acpi_dump guests
+	$(MAKE) asan
 	tests/run
 
 bench: all guests

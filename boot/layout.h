@@ -9,13 +9,13 @@
 #define MINIVMM_LAYOUT_H
 
 /* ---- Guest-physical memory ---------------------------------------------- */
-#define GDT_ADDR        0x0500ull /* boot GDT: null, code64, code32, data */
+#define GDT_ADDR        0x0500ull /* boot GDT: null, code32 0x08, code64 0x10, data 0x18, TSS 0x20 */
 #define PML4_ADDR       0x1000ull /* identity page tables for the 64-bit entry */
 #define PDPT_ADDR       0x2000ull
 #define PD_ADDR         0x3000ull /* 4 pages: 4 GiB of 2 MiB identity mappings */
 #define ZERO_PAGE_ADDR  0x7000ull /* struct boot_params */
-#define PVH_START_ADDR  0x6000ull /* struct hvm_start_info + memmap (PVH entry) */
-#define BOOT_STACK_TOP  0x8ff0ull
+#define BOOT_STACK_TOP  0x8ff0ull /* stack page 0x8000-0x8fff */
+#define PVH_START_ADDR  0x9000ull /* struct hvm_start_info + modlist + memmap (PVH entry) */
 #define CMDLINE_ADDR    0x20000ull
 #define CMDLINE_MAX     0x10000ull /* bytes, including the NUL */
 #define EBDA_START      0x9fc00ull /* e820: [EBDA_START, 1 MiB) is reserved */
@@ -54,13 +54,16 @@
 #define POST_PORT       0x80  /* io_delay / POST codes: ignored */
 
 /*
- * minivmm's debug ports (README "Guest ports"):
- *  EXIT_PORT: a write of N ends the run with exit status N (0..99); larger
- *    values are clamped to 99.  Same idea as QEMU's isa-debug-exit but the
- *    status is passed through unchanged (no (N << 1) | 1).
- *  BOOT_MARKER_PORT: a byte write logs "boot marker 0xNN" with the time since
- *    minivmm started (like Firecracker's boot timer device).
+ * minivmm's debug ports (README "Guest ports"), one 4-byte range at 0xf4:
+ *  EXIT_PORT (0xf4): an 8-, 16- or 32-bit write of N ends the run with exit
+ *    status N (0..99); larger values are clamped to 99.  Same idea as QEMU's
+ *    isa-debug-exit but the status is passed through unchanged (no
+ *    (N << 1) | 1).
+ *  BOOT_MARKER_PORT (0xf5): a byte write logs "boot marker 0xNN" with the
+ *    time since minivmm started (like Firecracker's boot timer device).
  */
+#define DEBUG_PORT_BASE  0xf4
+#define DEBUG_PORT_LEN   4
 #define EXIT_PORT        0xf4
 #define BOOT_MARKER_PORT 0xf5
 #define GUEST_EXIT_STATUS_MAX 99

@@ -53,7 +53,7 @@ struct mvm_config {
 	bool console_stdin;  /* feed stdin to the guest's serial port (default true) */
 	/* [run] */
 	uint32_t timeout_s; /* 0: no limit */
-	enum mvm_log_level log_level; /* default warn */
+	enum mvm_log_level log_level; /* default info */
 };
 
 /* Sets the defaults listed above; strings are NULL. */

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test guests (tests/guests/) under real KVM: every test runs once with the
+ * guest packaged as a bzImage (64-bit boot protocol) and once as a PVH ELF.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* Returns the number after `key` in the output, or -1. */
+static long long output_value(const char *out, const char *key)
+{
+	const char *p = strstr(out, key);
+	return p ? strtoll(p + strlen(key), NULL, 0) : -1;
+}
+
+static long long e820_ram_kib(const char *out)
+{
+	return output_value(out, "mem_kib=");
+}
+
+START_TEST(boot_info_default_machine)
+{
+	struct run_result r;
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--cmdline",
+	    "console=ttyS0 expect_cpus=1 expect_mem_mib=256", "--timeout", "60");
+	ck_assert_status(&r, 0);
+	ck_assert_output_has(&r, "# minivmm-test: PASS");
+	ck_assert_output_has(&r, _i == 0 ? "entry=linux64" : "entry=pvh");
+	ck_assert_output_has(&r, "cpus=1\n");
+	/* 256 MiB less the reserved EBDA..1 MiB hole. */
+	ck_assert_int_le(e820_ram_kib(r.out), 256 * 1024);
+	ck_assert_int_ge(e820_ram_kib(r.out), 256 * 1024 - 1024);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(boot_info_smp_and_high_memory)
+{
+	struct run_result r;
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--cpus", "4", "--mem", "5G",
+	    "--cmdline", "expect_cpus=4 expect_mem_mib=5120", "--timeout", "60");
+	ck_assert_status(&r, 0);
+	ck_assert_output_has(&r, "# minivmm-test: PASS");
+	ck_assert_output_has(&r, "cpus=4\n");
+	/* RAM above the 32-bit hole starts at 4 GiB. */
+	ck_assert_output_has(&r, "e820: 0x100000000-0x17fffffff usable");
+	ck_assert_int_ge(e820_ram_kib(r.out), 5 * 1024 * 1024 - 1024);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(boot_info_sixteen_cpus)
+{
+	struct run_result r;
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--cpus", "16", "--mem", "64M",
+	    "--cmdline", "expect_cpus=16 expect_mem_mib=64", "--timeout", "60");
+	ck_assert_status(&r, 0);
+	ck_assert_output_has(&r, "cpus=16\n");
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(cmdline_round_trips)
+{
+	struct run_result r;
+	const char *cmdline = "console=ttyS0 quiet minivmm.test=\"a b\" x=1";
+	char expect[256];
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--cmdline", cmdline);
+	snprintf(expect, sizeof(expect), "cmdline=%s\n", cmdline);
+	ck_assert_status(&r, 0);
+	ck_assert_output_has(&r, expect);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(acpi_poweroff_exits_zero)
+{
+	struct run_result r;
+	RUN(&r, NULL, "--kernel", guest_path("poweroff", _i));
+	ck_assert_status(&r, 0);
+	ck_assert_output_has(&r, "poweroff");
+	run_result_free(&r);
+}
+END_TEST
+
+static void expect_reboot(const char *method, int format)
+{
+	struct run_result r;
+	char cmdline[64];
+	snprintf(cmdline, sizeof(cmdline), "method=%s", method);
+	RUN(&r, NULL, "--kernel", guest_path("reset", format), "--cmdline", cmdline);
+	ck_assert_status(&r, 100);
+	run_result_free(&r);
+}
+
+START_TEST(i8042_reset_is_reboot)
+{
+	expect_reboot("i8042", _i);
+}
+END_TEST
+
+START_TEST(acpi_reset_register_is_reboot)
+{
+	expect_reboot("acpi", _i);
+}
+END_TEST
+
+START_TEST(triple_fault_is_reboot)
+{
+	/* A page fault with no IDT: #PF -> #DF -> triple fault. */
+	expect_reboot("triple_pf", _i);
+	expect_reboot("triple_ud2", _i);
+}
+END_TEST
+
+/*
+ * int3 at CPL0 with an empty IDT: a triple fault on hardware KVM; on a PVM
+ * host KVM's emulator cannot run int3, and minivmm must end the run with
+ * status 103 naming the RIP and the instruction bytes rather than hang.
+ */
+START_TEST(unemulatable_instruction_is_reported)
+{
+	struct run_result r;
+	RUN(&r, NULL, "--kernel", guest_path("reset", _i), "--cmdline", "method=triple");
+	if (access("/sys/module/kvm_pvm", F_OK) != 0) {
+		ck_assert_status(&r, 100);
+	} else {
+		ck_assert_status(&r, 103);
+		ck_assert_stderr_has(&r, "at RIP 0x");
+		ck_assert_stderr_has(&r, "bytes [cc ");
+	}
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(guest_exit_status_passes_through)
+{
+	struct run_result r;
+	RUN(&r, NULL, "--kernel", guest_path("exit_status", _i), "--cmdline", "status=42");
+	ck_assert_status(&r, 42);
+	run_result_free(&r);
+	RUN(&r, NULL, "--kernel", guest_path("exit_status", _i), "--cmdline", "status=0");
+	ck_assert_status(&r, 0);
+	run_result_free(&r);
+	RUN(&r, NULL, "--kernel", guest_path("exit_status", _i), "--cmdline", "status=200");
+	ck_assert_status(&r, 99); /* clamped: 100+ belong to minivmm */
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(pvpanic_is_panic)
+{
+	struct run_result r;
+	RUN(&r, NULL, "--kernel", guest_path("panic", _i));
+	ck_assert_status(&r, 101);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(timeout_bounds_a_hung_guest)
+{
+	struct run_result r;
+	RUN(&r, NULL, "--kernel", guest_path("hang", _i), "--timeout", "2");
+	ck_assert_status(&r, 102);
+	ck_assert_stderr_has(&r, "timeout");
+	ck_assert(!r.timed_out);
+	ck_assert(r.seconds >= 1.9);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(stdin_pipe_reaches_guest)
+{
+	struct run_result r;
+	struct run_opts o = {.stdin_data = "hello world\nquit\n", .limit_s = 60};
+	RUN(&r, &o, "--kernel", guest_path("echo", _i), "--timeout", "60");
+	ck_assert_status(&r, 0);
+	ck_assert_output_has(&r, "echo: hello world");
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(unknown_io_is_survived)
+{
+	struct run_result r;
+	RUN(&r, NULL, "--kernel", guest_path("bad_io", _i), "--log-level", "info");
+	ck_assert_status(&r, 0);
+	ck_assert_output_has(&r, "# minivmm-test: PASS");
+	/* Boot markers are logged with the time since minivmm started. */
+	ck_assert_stderr_has(&r, "boot marker 0x01 at ");
+	ck_assert_stderr_has(&r, "boot marker 0x02 at ");
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(console_log_captures_output)
+{
+	struct run_result r;
+	char path[] = "/tmp/minivmm-console-XXXXXX";
+	char buf[8192] = {0};
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--console-log", path);
+	ck_assert_status(&r, 0);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	unlink(path);
+	ck_assert_uint_gt(n, 0);
+	ck_assert_str_eq(buf, r.out);
+	run_result_free(&r);
+
+	/* And with stdout off, the log still gets everything. */
+	fd = mkstemp(path);
+	close(fd);
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--console-log", path,
+	    "--no-console-stdout");
+	ck_assert_status(&r, 0);
+	ck_assert_str_eq(r.out, "");
+	f = fopen(path, "r");
+	memset(buf, 0, sizeof(buf));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	unlink(path);
+	ck_assert(strstr(buf, "# minivmm-test: PASS") != NULL);
+	run_result_free(&r);
+}
+END_TEST
+
+static void expect_signal_stop(int sig, int format)
+{
+	struct run_result r;
+	struct run_opts o = {.limit_s = 60, .send_signal = sig, .signal_after = "hang"};
+	RUN(&r, &o, "--kernel", guest_path("hang", format), "--timeout", "50");
+	ck_assert_status(&r, 128 + sig);
+	ck_assert(!r.timed_out);
+	run_result_free(&r);
+}
+
+START_TEST(sigterm_stops_cleanly)
+{
+	expect_signal_stop(SIGTERM, _i);
+}
+END_TEST
+
+START_TEST(sigint_stops_cleanly)
+{
+	expect_signal_stop(SIGINT, _i);
+}
+END_TEST
+
+START_TEST(vm_ini_settings_and_overrides)
+{
+	struct run_result r;
+	char dir[] = "/tmp/minivmm-ini-XXXXXX";
+	char ini[600], kernel[512];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(ini, sizeof(ini), "%s/vm.ini", dir);
+	if (guest_path("boot_info", _i)[0] == '/')
+		snprintf(kernel, sizeof(kernel), "%s", guest_path("boot_info", _i));
+	else
+		snprintf(kernel, sizeof(kernel), "%s/%s", getcwd((char[400]){0}, 400),
+			 guest_path("boot_info", _i));
+	FILE *f = fopen(ini, "w");
+	fprintf(f, "[vm]\ncpus = 2\nmem = 128M\n[boot]\nkernel = %s\ncmdline = expect_cpus=2\n"
+		   "[run]\ntimeout = 60\n",
+		kernel);
+	fclose(f);
+	RUN(&r, NULL, "--config", ini);
+	ck_assert_status(&r, 0);
+	ck_assert_output_has(&r, "cpus=2\n");
+	run_result_free(&r);
+	/* Flags override the file, whatever their order. */
+	RUN(&r, NULL, "--cpus", "3", "--config", ini, "--cmdline", "expect_cpus=3");
+	ck_assert_status(&r, 0);
+	ck_assert_output_has(&r, "cpus=3\n");
+	run_result_free(&r);
+	unlink(ini);
+	rmdir(dir);
+}
+END_TEST
+
+Suite *guests_suite(void)
+{
+	Suite *s = suite_create("guests");
+	TCase *tc = tcase_create("boot-and-exit");
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, boot_info_default_machine, 0, 2);
+	tcase_add_loop_test(tc, boot_info_smp_and_high_memory, 0, 2);
+	tcase_add_loop_test(tc, boot_info_sixteen_cpus, 0, 1);
+	tcase_add_loop_test(tc, cmdline_round_trips, 0, 2);
+	tcase_add_loop_test(tc, acpi_poweroff_exits_zero, 0, 2);
+	tcase_add_loop_test(tc, i8042_reset_is_reboot, 0, 2);
+	tcase_add_loop_test(tc, acpi_reset_register_is_reboot, 0, 1);
+	tcase_add_loop_test(tc, triple_fault_is_reboot, 0, 2);
+	tcase_add_loop_test(tc, unemulatable_instruction_is_reported, 0, 1);
+	tcase_add_loop_test(tc, guest_exit_status_passes_through, 0, 2);
+	tcase_add_loop_test(tc, pvpanic_is_panic, 0, 1);
+	tcase_add_loop_test(tc, timeout_bounds_a_hung_guest, 0, 1);
+	tcase_add_loop_test(tc, stdin_pipe_reaches_guest, 0, 2);
+	tcase_add_loop_test(tc, unknown_io_is_survived, 0, 2);
+	tcase_add_loop_test(tc, console_log_captures_output, 0, 1);
+	tcase_add_loop_test(tc, sigterm_stops_cleanly, 0, 1);
+	tcase_add_loop_test(tc, sigint_stops_cleanly, 1, 2);
+	tcase_add_loop_test(tc, vm_ini_settings_and_overrides, 0, 2);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* The public API (vmm/minivmm.h): a thin shell around struct vm. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "vmm/minivmm.h"
+#include "vmm/vm.h"
+
+struct mvm_vm {
+	struct vm *vm;
+};
+
+int mvm_vm_create(const struct mvm_config *cfg, struct mvm_vm **out, char *err, size_t errlen)
+{
+	struct vmm_err e = {{0}};
+	struct mvm_vm *h;
+	int ret;
+
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ret = vm_create(cfg, &h->vm, &e);
+	if (ret < 0) {
+		free(h);
+		if (err && errlen)
+			snprintf(err, errlen, "%s", e.msg[0] ? e.msg : "cannot create the VM");
+		return ret;
+	}
+	*out = h;
+	return 0;
+}
+
+int mvm_vm_run(struct mvm_vm *h, struct mvm_exit *exit)
+{
+	return vm_run(h->vm, exit);
+}
+
+void mvm_vm_request_stop(struct mvm_vm *h)
+{
+	if (h && h->vm)
+		vm_request_exit(h->vm, MVM_EXIT_STOPPED, 0, NULL);
+}
+
+void mvm_vm_destroy(struct mvm_vm *h)
+{
+	if (!h)
+		return;
+	vm_destroy(h->vm);
+	free(h);
+}

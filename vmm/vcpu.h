@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* One vCPU: its KVM fd, its kvm_run page and the thread running KVM_RUN. */
+#ifndef MINIVMM_VCPU_H
+#define MINIVMM_VCPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "vmm/log.h"
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id; /* also its APIC ID */
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+};
+
+/* Creates the vCPU and programs CPUID, MSRs, FPU and LAPIC LINT pins. */
+int vcpu_create(struct vm *vm, unsigned id, const struct kvm_cpuid2 *supported,
+		struct vcpu **out, struct vmm_err *err);
+/* Sets the boot CPU's registers for the loaded kernel's entry point. */
+int vcpu_set_boot_state(struct vcpu *vcpu, struct vmm_err *err);
+int vcpu_start(struct vcpu *vcpu);
+/* Forces the thread out of KVM_RUN (immediate_exit + MVM_KICK_SIGNAL). */
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_join(struct vcpu *vcpu);
+void vcpu_destroy(struct vcpu *vcpu);
+
+/* KVM_GET_SUPPORTED_CPUID, grown until it fits.  Caller frees. */
+int cpuid_get_supported(int kvm_fd, struct kvm_cpuid2 **out, struct vmm_err *err);
+/* Per-vCPU adjustments: APIC IDs, topology, hypervisor bit (pure; unit-tested). */
+void cpuid_apply_vcpu(struct kvm_cpuid2 *cpuid, unsigned vcpu_id, unsigned ncpus);
+
+#endif

@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The composition root.  vm_create() reads top to bottom as the machine is
+ * built: inputs checked → /dev/kvm → VM → guest memory → interrupt
+ * controllers → devices → ACPI → kernel → vCPUs.  Everything it builds hangs
+ * off struct vm, so several VMs can live in one process.
+ */
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "boot/acpi.h"
+#include "boot/layout.h"
+#include "devices/acpi_pm.h"
+#include "devices/cmos_rtc.h"
+#include "devices/debug_port.h"
+#include "devices/i8042.h"
+#include "devices/pvpanic.h"
+#include "devices/serial8250.h"
+#include "vmm/vcpu.h"
+
+#define KVM_API_VERSION_EXPECTED 12
+
+/* ---- Inputs ------------------------------------------------------------------ */
+
+static int map_input_file(const char *what, const char *path, struct mapped_file *out,
+			  struct vmm_err *err)
+{
+	struct stat st;
+	void *p;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vmm_errf(err, -errno, "cannot open %s %s: %s", what, path,
+				strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return vmm_errf(err, -EINVAL, "%s %s is not a regular file", what, path);
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return vmm_errf(err, -EINVAL, "%s %s is empty", what, path);
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return vmm_errf(err, -errno, "cannot read %s %s: %s", what, path,
+				strerror(errno));
+	out->data = p;
+	out->len = (size_t)st.st_size;
+	return 0;
+}
+
+static void unmap_input_file(struct mapped_file *f)
+{
+	if (f->data)
+		munmap((void *)f->data, f->len);
+	f->data = NULL;
+	f->len = 0;
+}
+
+/* ---- KVM ----------------------------------------------------------------------- */
+
+static int kvm_open(struct vm *vm, struct vmm_err *err)
+{
+	static const struct {
+		int cap;
+		const char *name;
+	} required[] = {
+		{KVM_CAP_IRQCHIP, "IRQCHIP"},
+		{KVM_CAP_USER_MEMORY, "USER_MEMORY"},
+		{KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR"},
+		{KVM_CAP_SET_IDENTITY_MAP_ADDR, "SET_IDENTITY_MAP_ADDR"},
+		{KVM_CAP_PIT2, "PIT2"},
+		{KVM_CAP_EXT_CPUID, "EXT_CPUID"},
+		{KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT"},
+		{KVM_CAP_IRQFD, "IRQFD"},
+		{KVM_CAP_IOEVENTFD, "IOEVENTFD"},
+	};
+	int version, max_vcpus;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			return vmm_errf(err, -e,
+					"no /dev/kvm: this machine offers no KVM (load kvm_intel or "
+					"kvm_amd, or enable virtualization in the firmware)");
+		if (e == EACCES || e == EPERM)
+			return vmm_errf(err, -e,
+					"no permission to open /dev/kvm: add your user to the 'kvm' "
+					"group (sudo usermod -aG kvm $USER, then log in again)");
+		return vmm_errf(err, -e, "cannot open /dev/kvm: %s", strerror(e));
+	}
+	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION_EXPECTED)
+		return vmm_errf(err, -ENOTSUP, "/dev/kvm speaks KVM API version %d, minivmm needs %d",
+				version, KVM_API_VERSION_EXPECTED);
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, required[i].cap) <= 0)
+			return vmm_errf(err, -ENOTSUP,
+					"this KVM lacks the capability KVM_CAP_%s, which minivmm "
+					"needs; use a newer host kernel",
+					required[i].name);
+	max_vcpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (max_vcpus > 0 && vm->ncpus > (uint32_t)max_vcpus)
+		return vmm_errf(err, -EINVAL, "this KVM allows at most %d vCPUs, %u asked",
+				max_vcpus, vm->ncpus);
+	vm->vcpu_mmap_size = (size_t)ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if ((long)vm->vcpu_mmap_size <= 0)
+		return vmm_errf(err, -errno, "KVM_GET_VCPU_MMAP_SIZE failed: %s", strerror(errno));
+	vm->pvm_host = access("/sys/module/kvm_pvm", F_OK) == 0;
+	return 0;
+}
+
+static int kvm_create_vm(struct vm *vm, struct vmm_err *err)
+{
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+	uint64_t identity_map = KVM_IDENTITY_MAP_ADDR;
+
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return vmm_errf(err, -errno, "KVM_CREATE_VM failed: %s", strerror(errno));
+	/* Intel VMX needs these pages for real-mode emulation; they sit in the MMIO hole. */
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
+		return vmm_errf(err, -errno, "KVM_SET_TSS_ADDR failed: %s", strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity_map) < 0)
+		return vmm_errf(err, -errno, "KVM_SET_IDENTITY_MAP_ADDR failed: %s",
+				strerror(errno));
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return vmm_errf(err, -errno, "KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
+	/* The PIT stays in the kernel; SPEAKER_DUMMY makes KVM answer port 0x61 too. */
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return vmm_errf(err, -errno, "KVM_CREATE_PIT2 failed: %s", strerror(errno));
+	/*
+	 * With this capability an emulation failure exit carries the instruction
+	 * bytes, so we can say exactly what the guest ran.
+	 */
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_ON_EMULATION_FAILURE) > 0) {
+		struct kvm_enable_cap cap = {.cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE,
+					     .args = {1}};
+		vm->emulation_failure_exits = ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0;
+	}
+	return 0;
+}
+
+static int kvm_map_memory(struct vm *vm, struct vmm_err *err)
+{
+	int ret = gm_init_x86(&vm->mem, vm->mem_bytes, err);
+	if (ret < 0)
+		return ret;
+	for (unsigned i = 0; i < vm->mem.nregions; i++) {
+		const struct gm_region *r = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region region = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->host,
+		};
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+			return vmm_errf(err, -errno, "KVM_SET_USER_MEMORY_REGION failed: %s",
+					strerror(errno));
+	}
+	return 0;
+}
+
+/* ---- Machine glue: what devices call ------------------------------------------ */
+
+static void kvm_irq_set_level(void *opaque, uint32_t gsi, int level)
+{
+	struct vm *vm = opaque;
+	struct kvm_irq_level irq = {.irq = gsi, .level = (uint32_t)level};
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		log_warn(&vm->log, "KVM_IRQ_LINE gsi %u failed: %s", gsi, strerror(errno));
+}
+
+static void vm_ctl_request_exit(void *opaque, enum mvm_exit_reason reason, int status)
+{
+	vm_request_exit(opaque, reason, status, NULL);
+}
+
+static void vm_ctl_boot_marker(void *opaque, uint8_t code)
+{
+	struct vm *vm = opaque;
+	uint64_t ns = clock_ns() - vm->start_ns;
+
+	log_info(&vm->log, "boot marker 0x%02x at %" PRIu64 ".%03" PRIu64 " ms", code,
+		 ns / 1000000, (ns / 1000) % 1000);
+}
+
+static void vm_console_quit(void *opaque)
+{
+	vm_request_exit(opaque, MVM_EXIT_STOPPED, 0, "console escape (Ctrl-A x)");
+}
+
+void vm_request_exit(struct vm *vm, enum mvm_exit_reason reason, int status, const char *msg)
+{
+	int expected = 0;
+
+	if (!atomic_compare_exchange_strong(&vm->exit_claimed, &expected, 1))
+		return;
+	vm->exit.reason = reason;
+	vm->exit.guest_status = status;
+	if (msg)
+		snprintf(vm->exit.message, sizeof(vm->exit.message), "%s", msg);
+	ev_stop(vm->loop);
+}
+
+/* ---- Devices ------------------------------------------------------------------- */
+
+static int register_pio(struct vm *vm, uint64_t base, uint64_t len, bus_read_fn rd,
+			bus_write_fn wr, void *dev, const char *name, struct vmm_err *err)
+{
+	int ret = bus_register(&vm->pio, base, len, rd, wr, dev, name);
+	if (ret < 0)
+		return vmm_errf(err, ret, "cannot place %s at port 0x%" PRIx64 ": %s", name, base,
+				strerror(-ret));
+	return 0;
+}
+
+static void ignore_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
+{
+}
+
+static int create_devices(struct vm *vm, struct vmm_err *err)
+{
+	struct irq_line com1_irq = {&vm->irqchip, COM1_IRQ};
+	int ret;
+
+	if ((ret = serial8250_create(&vm->uart, &com1_irq, console_output, console_rx_ready,
+				     &vm->console, &vm->log)) < 0 ||
+	    (ret = i8042_create(&vm->i8042, &vm->ctl, &vm->log)) < 0 ||
+	    (ret = cmos_rtc_create(&vm->rtc, &vm->log)) < 0 ||
+	    (ret = acpi_pm_create(&vm->acpi_pm, &vm->ctl, &vm->log)) < 0 ||
+	    (ret = pvpanic_create(&vm->pvpanic, &vm->ctl, &vm->log)) < 0 ||
+	    (ret = debug_port_create(&vm->debug_port, &vm->ctl, &vm->log)) < 0)
+		return vmm_errf(err, ret, "cannot create devices: %s", strerror(-ret));
+
+	if ((ret = register_pio(vm, COM1_PORT, 8, serial8250_io_read, serial8250_io_write,
+				vm->uart, "com1", err)) < 0 ||
+	    (ret = register_pio(vm, I8042_DATA_PORT, 5, i8042_io_read, i8042_io_write, vm->i8042,
+				"i8042", err)) < 0 ||
+	    (ret = register_pio(vm, CMOS_INDEX_PORT, 2, cmos_rtc_io_read, cmos_rtc_io_write,
+				vm->rtc, "cmos-rtc", err)) < 0 ||
+	    (ret = register_pio(vm, ACPI_SLEEP_CONTROL_PORT, 3, acpi_pm_io_read,
+				acpi_pm_io_write, vm->acpi_pm, "acpi-pm", err)) < 0 ||
+	    (ret = register_pio(vm, PVPANIC_PORT, 1, pvpanic_io_read, pvpanic_io_write,
+				vm->pvpanic, "pvpanic", err)) < 0 ||
+	    (ret = register_pio(vm, DEBUG_PORT_BASE, DEBUG_PORT_LEN, debug_port_io_read,
+				debug_port_io_write, vm->debug_port, "debug-port", err)) < 0 ||
+	    /* POST codes / io_delay: Linux writes here constantly; accept silently. */
+	    (ret = register_pio(vm, POST_PORT, 1, NULL, ignore_write, NULL, "post", err)) < 0)
+		return ret;
+	return 0;
+}
+
+static void destroy_devices(struct vm *vm)
+{
+	serial8250_destroy(vm->uart);
+	i8042_destroy(vm->i8042);
+	cmos_rtc_destroy(vm->rtc);
+	acpi_pm_destroy(vm->acpi_pm);
+	pvpanic_destroy(vm->pvpanic);
+	debug_port_destroy(vm->debug_port);
+}
+
+/* ---- Boot --------------------------------------------------------------------- */
+
+static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_err *err)
+{
+	struct acpi_config acpi = {.ncpus = vm->ncpus, .pvpanic = true};
+	struct boot_request req = {
+		.kernel = vm->kernel.data,
+		.kernel_len = vm->kernel.len,
+		.kernel_path = cfg->kernel,
+		.initrd = vm->initrd.data,
+		.initrd_len = vm->initrd.len,
+		.initrd_path = cfg->initrd,
+		.cmdline = cfg->cmdline ? cfg->cmdline : "console=ttyS0",
+		.prefer_pvh = true,
+	};
+	int ret;
+
+	ret = acpi_build(&vm->mem, &acpi, &vm->rsdp_addr, err);
+	if (ret < 0)
+		return ret;
+	req.acpi_rsdp_addr = vm->rsdp_addr;
+	ret = boot_load_kernel(&vm->mem, &req, &vm->entry, err);
+	if (ret < 0)
+		return ret;
+	log_info(&vm->log, "kernel %s: %s at 0x%" PRIx64 "-0x%" PRIx64 ", entry 0x%" PRIx64,
+		 cfg->kernel, vm->entry.format, vm->entry.kernel_start, vm->entry.kernel_end,
+		 vm->entry.entry);
+	if (vm->entry.initrd_size)
+		log_info(&vm->log, "initrd at 0x%" PRIx64 ", %" PRIu64 " bytes",
+			 vm->entry.initrd_start, vm->entry.initrd_size);
+	return 0;
+}
+
+static int create_vcpus(struct vm *vm, struct vmm_err *err)
+{
+	struct kvm_cpuid2 *supported = NULL;
+	int ret;
+
+	vm->vcpus = calloc(vm->ncpus, sizeof(vm->vcpus[0]));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	ret = cpuid_get_supported(vm->kvm_fd, &supported, err);
+	if (ret < 0)
+		return ret;
+	for (unsigned i = 0; i < vm->ncpus && ret == 0; i++)
+		ret = vcpu_create(vm, i, supported, &vm->vcpus[i], err);
+	free(supported);
+	if (ret < 0)
+		return ret;
+	/* Only the boot CPU gets registers; the others wait for INIT/SIPI in the LAPIC. */
+	return vcpu_set_boot_state(vm->vcpus[0], err);
+}
+
+/* ---- Lifecycle ---------------------------------------------------------------- */
+
+int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err)
+{
+	struct vm *vm;
+	int ret;
+
+	ret = mvm_config_validate(cfg, err->msg, sizeof(err->msg));
+	if (ret < 0)
+		return ret;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return vmm_errf(err, -ENOMEM, "out of memory");
+	vm->start_ns = clock_ns();
+	vm->log = (struct logger){.level = (enum log_level)cfg->log_level,
+				  .fd = STDERR_FILENO,
+				  .prefix = "minivmm"};
+	vm->ncpus = cfg->cpus;
+	vm->mem_bytes = cfg->mem_bytes;
+	vm->timeout_s = cfg->timeout_s;
+	vm->kvm_fd = vm->vm_fd = -1;
+	atomic_init(&vm->exit_claimed, 0);
+	atomic_init(&vm->stopping, false);
+	bus_init(&vm->pio, "pio", &vm->log);
+	bus_init(&vm->mmio, "mmio", &vm->log);
+	vm->irqchip = (struct irq_chip){kvm_irq_set_level, vm};
+	vm->ctl = (struct machine_ctl){vm_ctl_request_exit, vm_ctl_boot_marker, vm};
+	console_init(&vm->console, &vm->log, false, NULL, false, NULL); /* inert until opened */
+
+	/* Inputs first: a bad kernel path must fail before anything is created. */
+	if ((ret = map_input_file("kernel", cfg->kernel, &vm->kernel, err)) < 0)
+		goto fail;
+	if (cfg->initrd && cfg->initrd[0] &&
+	    (ret = map_input_file("initrd", cfg->initrd, &vm->initrd, err)) < 0)
+		goto fail;
+
+	if ((ret = kvm_open(vm, err)) < 0)
+		goto fail;
+	if ((ret = kvm_create_vm(vm, err)) < 0)
+		goto fail;
+	if ((ret = kvm_map_memory(vm, err)) < 0)
+		goto fail;
+	if ((ret = ev_loop_create(&vm->loop)) < 0) {
+		vmm_errf(err, ret, "cannot create the event loop: %s", strerror(-ret));
+		goto fail;
+	}
+	if ((ret = create_devices(vm, err)) < 0)
+		goto fail;
+	if ((ret = load_kernel(vm, cfg, err)) < 0)
+		goto fail;
+	if ((ret = create_vcpus(vm, err)) < 0)
+		goto fail;
+	/* Last: the console log file is the first thing we write on the host. */
+	if ((ret = console_init(&vm->console, &vm->log, cfg->console_stdout, cfg->console_log,
+				cfg->console_stdin, err)) < 0)
+		goto fail;
+	if (vm->pvm_host)
+		log_info(&vm->log, "host KVM is PVM: guest kernel code runs in KVM's instruction "
+				   "emulator (slow; see README)");
+	log_info(&vm->log, "VM ready: %u vCPU(s), %" PRIu64 " MiB, built in %.1f ms", vm->ncpus,
+		 vm->mem_bytes >> 20, (double)(clock_ns() - vm->start_ns) / 1e6);
+	*out = vm;
+	return 0;
+fail:
+	vm_destroy(vm);
+	return ret;
+}
+
+static void on_timeout(struct ev_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct vm *vm = opaque;
+	char msg[64];
+
+	snprintf(msg, sizeof(msg), "timeout after %u s", vm->timeout_s);
+	vm_request_exit(vm, MVM_EXIT_TIMEOUT, 0, msg);
+}
+
+int vm_run(struct vm *vm, struct mvm_exit *exit)
+{
+	int ret;
+
+	ret = console_attach(&vm->console, vm->uart, vm->loop, vm_console_quit, vm);
+	if (ret < 0)
+		return ret;
+	if (vm->timeout_s) {
+		ret = ev_add_timer_ms(vm->loop, (uint64_t)vm->timeout_s * 1000, on_timeout, vm);
+		if (ret < 0)
+			return ret;
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		ret = vcpu_start(vm->vcpus[i]);
+		if (ret < 0) {
+			vm_request_exit(vm, MVM_EXIT_HOST_ERROR, 0, "cannot start vCPU thread");
+			break;
+		}
+	}
+	ret = ev_run(vm->loop);
+	if (ret < 0)
+		vm_request_exit(vm, MVM_EXIT_HOST_ERROR, 0, "event loop failed");
+
+	atomic_store_explicit(&vm->stopping, true, memory_order_release);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_join(vm->vcpus[i]);
+	*exit = vm->exit;
+	log_debug(&vm->log, "run ended (%s) after %.1f ms; %" PRIu64 " unhandled port and %" PRIu64
+			    " unhandled MMIO accesses",
+		  mvm_exit_reason_name(vm->exit.reason), (double)(clock_ns() - vm->start_ns) / 1e6,
+		  (uint64_t)atomic_load(&vm->pio.unhandled),
+		  (uint64_t)atomic_load(&vm->mmio.unhandled));
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->vcpus) {
+		for (unsigned i = 0; i < vm->ncpus; i++) {
+			if (vm->vcpus[i]) {
+				vcpu_kick(vm->vcpus[i]);
+				vcpu_join(vm->vcpus[i]);
+				vcpu_destroy(vm->vcpus[i]);
+			}
+		}
+		free(vm->vcpus);
+	}
+	console_destroy(&vm->console);
+	destroy_devices(vm);
+	if (vm->loop)
+		ev_loop_destroy(vm->loop);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	gm_destroy(&vm->mem);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	unmap_input_file(&vm->kernel);
+	unmap_input_file(&vm->initrd);
+	free(vm);
+}

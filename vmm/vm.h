@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * struct vm: everything one virtual machine owns.  Built by vm_create() (the
+ * composition root, vm.c), run by vm_run(), torn down by vm_destroy().
+ * Internal to the library; embedders use vmm/minivmm.h.
+ */
+#ifndef MINIVMM_VM_H
+#define MINIVMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "boot/boot.h"
+#include "vmm/bus.h"
+#include "vmm/console.h"
+#include "vmm/eventloop.h"
+#include "vmm/irq.h"
+#include "vmm/log.h"
+#include "vmm/memory.h"
+#include "vmm/minivmm.h"
+
+struct vcpu;
+struct serial8250;
+struct i8042;
+struct cmos_rtc;
+struct acpi_pm;
+struct pvpanic;
+struct debug_port;
+
+/* A file mapped read-only for the loaders (kernel, initrd). */
+struct mapped_file {
+	const uint8_t *data;
+	size_t len;
+};
+
+struct vm {
+	struct logger log;
+	uint64_t start_ns; /* CLOCK_MONOTONIC at vm_create(): boot markers count from here */
+
+	/* Settings, copied from the caller's config. */
+	uint32_t ncpus;
+	uint64_t mem_bytes;
+	uint32_t timeout_s;
+
+	int kvm_fd;
+	int vm_fd;
+	size_t vcpu_mmap_size;
+	bool pvm_host; /* /sys/module/kvm_pvm exists: guest CPL0 is emulated */
+	bool emulation_failure_exits; /* KVM_CAP_EXIT_ON_EMULATION_FAILURE enabled */
+
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	struct ev_loop *loop;
+	struct irq_chip irqchip;
+	struct machine_ctl ctl;
+	struct console console;
+
+	struct serial8250 *uart;
+	struct i8042 *i8042;
+	struct cmos_rtc *rtc;
+	struct acpi_pm *acpi_pm;
+	struct pvpanic *pvpanic;
+	struct debug_port *debug_port;
+
+	struct mapped_file kernel;
+	struct mapped_file initrd;
+	struct boot_entry entry;
+	uint64_t rsdp_addr;
+
+	struct vcpu **vcpus;
+	atomic_bool stopping; /* vCPU threads leave KVM_RUN and return */
+
+	/* The first request to end the run wins; see vm_request_exit(). */
+	atomic_int exit_claimed;
+	struct mvm_exit exit;
+};
+
+int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err);
+int vm_run(struct vm *vm, struct mvm_exit *exit);
+void vm_destroy(struct vm *vm);
+
+/*
+ * Ends the run with `reason` unless something else ended it first.  Safe from
+ * any thread; async-signal-safe when msg is NULL.
+ */
+void vm_request_exit(struct vm *vm, enum mvm_exit_reason reason, int status, const char *msg);
+
+#endif
