@@ -32,6 +32,8 @@
 /* vCPU threads are kicked out of KVM_RUN with this signal. */
 #define MVM_KICK_SIGNAL (SIGRTMIN + 3)
 
+#define MVM_MAX_DISKS 8
+
 enum mvm_log_level {
 	MVM_LOG_ERROR = 0,
 	MVM_LOG_WARN = 1,
@@ -39,14 +41,47 @@ enum mvm_log_level {
 	MVM_LOG_DEBUG = 3,
 };
 
+/* How the host caches a disk image (README "Disks"). */
+enum mvm_disk_cache {
+	MVM_DISK_CACHE_WRITEBACK = 0, /* host page cache; guest flush -> fdatasync (default) */
+	MVM_DISK_CACHE_NONE,          /* O_DIRECT; guest flush -> fdatasync */
+	MVM_DISK_CACHE_UNSAFE,        /* host page cache; guest flushes ignored (scratch disks) */
+};
+
+struct mvm_disk_config {
+	char *path;
+	bool read_only;
+	char *serial; /* up to 20 bytes (VIRTIO_BLK_ID_BYTES); NULL: none */
+	enum mvm_disk_cache cache;
+};
+
+/* Which CPUID the guest sees (README "CPU templates"). */
+enum mvm_cpu_template {
+	MVM_CPU_TEMPLATE_AUTO = 0, /* baseline on a PVM host, host elsewhere */
+	MVM_CPU_TEMPLATE_HOST,     /* everything KVM_GET_SUPPORTED_CPUID offers */
+	MVM_CPU_TEMPLATE_BASELINE, /* hides what KVM's instruction emulator cannot run */
+};
+
+/* Where a bzImage's compressed kernel is decompressed. */
+enum mvm_kernel_decompress {
+	MVM_DECOMPRESS_AUTO = 0, /* on the host when the payload format is supported */
+	MVM_DECOMPRESS_HOST,     /* on the host; error if it cannot */
+	MVM_DECOMPRESS_GUEST,    /* the classic path: the kernel's own decompressor */
+};
+
 struct mvm_config {
 	/* [vm] */
 	uint32_t cpus;      /* 1..MVM_MAX_CPUS, default 1 */
 	uint64_t mem_bytes; /* MVM_MIN_MEM_BYTES..MVM_MAX_MEM_BYTES, default 256 MiB */
+	enum mvm_cpu_template cpu_template; /* default auto */
 	/* [boot] */
 	char *kernel;  /* path to a bzImage or ELF vmlinux; required */
 	char *initrd;  /* optional */
 	char *cmdline; /* optional; default "console=ttyS0" */
+	enum mvm_kernel_decompress decompress; /* default auto */
+	/* [disk0] .. [disk7], or --disk (repeatable): vda, vdb, ... in order */
+	struct mvm_disk_config disks[MVM_MAX_DISKS];
+	unsigned ndisks;
 	/* [console] */
 	char *console_log;   /* optional file receiving all guest serial output */
 	bool console_stdout; /* copy guest serial output to stdout (default true) */

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a virtio device implements, independent of the transport.  Devices
+ * never see transport registers: the transport (devices/virtio_mmio.c) calls
+ * these ops and gives the device its queues and a way to interrupt.
+ */
+#ifndef MINIVMM_VIRTIO_H
+#define MINIVMM_VIRTIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/virtqueue.h"
+#include "vmm/eventloop.h"
+#include "vmm/log.h"
+
+#define VIRTIO_MAX_QUEUES 8
+
+struct virtio_transport; /* opaque to devices */
+
+struct virtio_device_ops {
+	const char *name;      /* "virtio-blk" */
+	uint32_t device_id;    /* VIRTIO_ID_BLOCK, ... */
+	unsigned nqueues;      /* <= VIRTIO_MAX_QUEUES */
+	uint64_t features;     /* device feature bits offered (VERSION_1 etc. are added by the transport) */
+	uint32_t config_size;  /* bytes of device config space */
+	/* Config space access; offset + len <= config_size is checked by the transport. */
+	void (*config_read)(void *dev, uint32_t offset, void *data, uint32_t len);
+	void (*config_write)(void *dev, uint32_t offset, const void *data, uint32_t len);
+	/*
+	 * DRIVER_OK was set: queues are valid, negotiated features are known.
+	 * Return <0 to refuse (the transport sets DEVICE_NEEDS_RESET).
+	 */
+	int (*activate)(void *dev, struct virtio_transport *t, uint64_t driver_features,
+			struct virtq *queues);
+	/* The driver reset the device (status 0); stop using the queues. */
+	void (*reset)(void *dev);
+	/* The driver notified queue q (event-loop thread, via ioeventfd). */
+	void (*queue_notify)(void *dev, unsigned q);
+};
+
+/* Called by devices (any thread): the used ring of queue q changed. */
+void virtio_notify_used(struct virtio_transport *t, unsigned q);
+/* Called by devices on a guest error: DEVICE_NEEDS_RESET + config interrupt. */
+void virtio_set_needs_reset(struct virtio_transport *t);
+/* Called by devices when their config space changed (config interrupt). */
+void virtio_config_changed(struct virtio_transport *t);
+
+#endif

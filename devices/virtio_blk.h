@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-blk (VIRTIO 1.2 §5.2) over a raw image file or host block device.
+ */
+#ifndef MINIVMM_VIRTIO_BLK_H
+#define MINIVMM_VIRTIO_BLK_H
+
+#include "devices/virtio.h"
+#include "vmm/minivmm.h"
+
+struct virtio_blk;
+
+extern const struct virtio_device_ops virtio_blk_ops;
+
+/*
+ * Opens and locks the image (OFD lock: exclusive when writable, shared when
+ * read-only) and checks its size; clear one-line errors for a missing file,
+ * no permission, a busy image (another VMM holds the lock), a size that is
+ * not a multiple of 512.  Nothing is written to the image here.
+ */
+int virtio_blk_create(struct virtio_blk **out, const struct mvm_disk_config *disk,
+		      struct ev_loop *loop, const struct logger *log, struct vmm_err *err);
+void virtio_blk_destroy(struct virtio_blk *blk);
+
+/* Image size in bytes, for logs and tests. */
+uint64_t virtio_blk_capacity_bytes(const struct virtio_blk *blk);
+
+#endif
