@@ -45,6 +45,9 @@ enum setting_type {
 	SET_BOOL,
 	SET_SECONDS,
 	SET_LOG_LEVEL,
+	SET_ENUM,      /* one of `names`, stored as an int-sized enum */
+	SET_DISK_PATH, /* a SET_PATH that also makes the disk count cover this disk */
+	SET_SERIAL,    /* a disk serial: at most VIRTIO_BLK_ID_BYTES (20) bytes */
 };
 
 struct setting {
@@ -52,23 +55,41 @@ struct setting {
 	const char *key;
 	enum setting_type type;
 	size_t offset; /* of the field in struct mvm_config */
+	const char *const *names; /* SET_ENUM: value i is names[i]; NULL-terminated */
 };
+
+#define DISK_SERIAL_MAX 20
+
+static const char *const cpu_template_names[] = {"auto", "host", "baseline", NULL};
+static const char *const decompress_names[] = {"auto", "host", "guest", NULL};
+static const char *const disk_cache_names[] = {"writeback", "none", "unsafe", NULL};
 
 #define FIELD(name) offsetof(struct mvm_config, name)
 
 /* Keep in the order of vm.ini.example; sections appear in this order in messages. */
 static const struct setting settings[] = {
-    {"vm", "cpus", SET_CPUS, FIELD(cpus)},
-    {"vm", "mem", SET_SIZE, FIELD(mem_bytes)},
-    {"boot", "kernel", SET_PATH, FIELD(kernel)},
-    {"boot", "initrd", SET_PATH, FIELD(initrd)},
-    {"boot", "cmdline", SET_CMDLINE, FIELD(cmdline)},
-    {"console", "log", SET_PATH, FIELD(console_log)},
-    {"console", "stdout", SET_BOOL, FIELD(console_stdout)},
-    {"console", "stdin", SET_BOOL, FIELD(console_stdin)},
-    {"run", "timeout", SET_SECONDS, FIELD(timeout_s)},
-    {"run", "log_level", SET_LOG_LEVEL, FIELD(log_level)},
+    {"vm", "cpus", SET_CPUS, FIELD(cpus), NULL},
+    {"vm", "mem", SET_SIZE, FIELD(mem_bytes), NULL},
+    {"vm", "cpu_template", SET_ENUM, FIELD(cpu_template), cpu_template_names},
+    {"boot", "kernel", SET_PATH, FIELD(kernel), NULL},
+    {"boot", "initrd", SET_PATH, FIELD(initrd), NULL},
+    {"boot", "cmdline", SET_CMDLINE, FIELD(cmdline), NULL},
+    {"boot", "decompress", SET_ENUM, FIELD(decompress), decompress_names},
+    {"console", "log", SET_PATH, FIELD(console_log), NULL},
+    {"console", "stdout", SET_BOOL, FIELD(console_stdout), NULL},
+    {"console", "stdin", SET_BOOL, FIELD(console_stdin), NULL},
+    {"run", "timeout", SET_SECONDS, FIELD(timeout_s), NULL},
+    {"run", "log_level", SET_LOG_LEVEL, FIELD(log_level), NULL},
+#define DISK_SETTINGS(i)                                                                           \
+	{"disk" #i, "path", SET_DISK_PATH, FIELD(disks[i].path), NULL},                            \
+	    {"disk" #i, "ro", SET_BOOL, FIELD(disks[i].read_only), NULL},                          \
+	    {"disk" #i, "serial", SET_SERIAL, FIELD(disks[i].serial), NULL},                       \
+	    {"disk" #i, "cache", SET_ENUM, FIELD(disks[i].cache), disk_cache_names}
+    DISK_SETTINGS(0), DISK_SETTINGS(1), DISK_SETTINGS(2), DISK_SETTINGS(3),
+    DISK_SETTINGS(4), DISK_SETTINGS(5), DISK_SETTINGS(6), DISK_SETTINGS(7),
+#undef DISK_SETTINGS
 };
+_Static_assert(MVM_MAX_DISKS == 8, "one DISK_SETTINGS line per disk");
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -100,7 +121,8 @@ void mvm_config_init(struct mvm_config *cfg)
 void mvm_config_free(struct mvm_config *cfg)
 {
 	for (size_t i = 0; i < NSETTINGS; i++) {
-		if (settings[i].type == SET_PATH || settings[i].type == SET_CMDLINE) {
+		if (settings[i].type == SET_PATH || settings[i].type == SET_CMDLINE ||
+		    settings[i].type == SET_DISK_PATH || settings[i].type == SET_SERIAL) {
 			char **field = (char **)((char *)cfg + settings[i].offset);
 			free(*field);
 			*field = NULL;
@@ -254,10 +276,13 @@ static void unknown_section_error(const char *section, char *err, size_t errlen)
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		if (i > 0 && strcmp(settings[i].section, settings[i - 1].section) == 0)
 			continue;
+		if (strncmp(settings[i].section, "disk", 4) == 0)
+			continue; /* listed once below as a range */
 		n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", n ? ", " : "",
 				      settings[i].section);
 	}
-	errorf(err, errlen, "unknown section [%s] (known: %s)", section, known);
+	errorf(err, errlen, "unknown section [%s] (known: %s, disk0..disk%d)", section, known,
+	       MVM_MAX_DISKS - 1);
 }
 
 static const struct setting *find_setting(const char *section, const char *key, char *err,
@@ -340,6 +365,34 @@ static int apply_setting(struct mvm_config *cfg, const struct setting *s, const 
 		return 0;
 	case SET_PATH:
 		return set_string(field, value, true);
+	case SET_DISK_PATH: {
+		unsigned index = (unsigned)((s->offset - FIELD(disks[0].path)) /
+					    sizeof(struct mvm_disk_config));
+		ret = set_string(field, value, true);
+		if (ret == 0 && cfg->ndisks < index + 1)
+			cfg->ndisks = index + 1;
+		return ret;
+	}
+	case SET_SERIAL:
+		if (strlen(value) > DISK_SERIAL_MAX) {
+			snprintf(why, whylen, "too long (%zu bytes, at most %d)", strlen(value),
+				 DISK_SERIAL_MAX);
+			return -EINVAL;
+		}
+		return set_string(field, value, true);
+	case SET_ENUM: {
+		char known[128] = "";
+		for (int i = 0; s->names[i]; i++) {
+			if (strcasecmp(value, s->names[i]) == 0) {
+				*(int *)field = i;
+				return 0;
+			}
+			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+				 i ? ", " : "", s->names[i]);
+		}
+		snprintf(why, whylen, "not one of %s", known);
+		return -EINVAL;
+	}
 	case SET_CMDLINE:
 		if (strlen(value) >= MVM_MAX_CMDLINE) {
 			snprintf(why, whylen, "too long (%zu bytes, at most %d)", strlen(value),
@@ -610,7 +663,7 @@ static int load_section(struct mvm_config *cfg, dictionary *dict, const char *pa
 			ret = -EINVAL;
 			break;
 		}
-		if (s->type == SET_PATH) {
+		if (s->type == SET_PATH || s->type == SET_DISK_PATH) {
 			ret = resolve_path(path, value, &resolved);
 			if (ret < 0) {
 				errorf(err, errlen, "%s: out of memory", path);
@@ -701,6 +754,19 @@ int mvm_config_validate(const struct mvm_config *cfg, char *err, size_t errlen)
 	if (cfg->cmdline && strlen(cfg->cmdline) >= MVM_MAX_CMDLINE) {
 		errorf(err, errlen, "[boot] cmdline: too long (%zu bytes, at most %d)",
 		       strlen(cfg->cmdline), MVM_MAX_CMDLINE - 1);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < cfg->ndisks && i < MVM_MAX_DISKS; i++) {
+		if (!cfg->disks[i].path || !cfg->disks[i].path[0]) {
+			errorf(err, errlen,
+			       "[disk%u] has no path, but a later disk is set (disks are "
+			       "numbered from disk0 without gaps)",
+			       i);
+			return -EINVAL;
+		}
+	}
+	if (cfg->ndisks > MVM_MAX_DISKS) {
+		errorf(err, errlen, "too many disks (at most %d)", MVM_MAX_DISKS);
 		return -EINVAL;
 	}
 	if ((unsigned)cfg->log_level > MVM_LOG_DEBUG) {

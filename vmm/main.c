@@ -77,6 +77,12 @@ static void usage(FILE *out)
 		"      --mem SIZE            guest RAM in whole MiB, e.g. 2G     [vm] mem\n"
 		"                              (default 256M; %lluM..%lluG)\n"
 		"      --cpus N              vCPUs (default 1; %d..%d)            [vm] cpus\n"
+		"      --cpu-template NAME   auto, host or baseline (CPUID the guest sees)\n"
+		"                              (default auto: baseline on a PVM host) [vm] cpu_template\n"
+		"      --decompress WHERE    auto, host or guest: who decompresses a\n"
+		"                              bzImage's kernel (default auto = host) [boot] decompress\n"
+		"      --disk PATH[,ro][,serial=ID][,cache=writeback|none|unsafe]\n"
+		"                            a virtio-blk disk; repeatable: vda, vdb, ... [diskN]\n"
 		"      --console-log FILE    copy guest output to FILE           [console] log\n"
 		"                              (created or truncated)\n"
 		"      --no-console-stdout   do not copy guest output to stdout  [console] stdout\n"
@@ -259,6 +265,43 @@ static void apply_set(struct mvm_config *cfg, const char *arg)
 		fail("--set %s: %s", arg, setting_reason(err));
 }
 
+/*
+ * --disk PATH[,ro][,serial=ID][,cache=MODE]: the next [diskN] after those of
+ * the --config file (flags add disks; they do not replace the file's).
+ */
+static void apply_disk(struct mvm_config *cfg, const char *spec)
+{
+	char section[16], err[512], *copy, *opt, *save = NULL;
+	unsigned index = cfg->ndisks;
+
+	if (index >= MVM_MAX_DISKS)
+		fail("--disk %s: too many disks (at most %d)", spec, MVM_MAX_DISKS);
+	snprintf(section, sizeof(section), "disk%u", index);
+	copy = strdup(spec);
+	if (!copy)
+		fail("out of memory");
+	opt = strtok_r(copy, ",", &save);
+	if (!opt || mvm_config_set(cfg, section, "path", opt, err, sizeof(err)) < 0)
+		fail_usage("--disk %s: expected PATH[,ro][,serial=ID][,cache=MODE]", spec);
+	while ((opt = strtok_r(NULL, ",", &save))) {
+		char *eq = strchr(opt, '=');
+		const char *key = opt, *value = "true";
+		if (eq) {
+			*eq = '\0';
+			value = eq + 1;
+		}
+		if (strcmp(key, "path") == 0 ||
+		    mvm_config_set(cfg, section, key, value, err, sizeof(err)) < 0) {
+			if (strstr(err, "unknown key") || strcmp(key, "path") == 0)
+				fail_usage("--disk %s: unknown option \"%s\" (use ro, serial=ID, "
+					   "cache=writeback|none|unsafe)",
+					   spec, key);
+			fail("--disk %s: %s", spec, setting_reason(err));
+		}
+	}
+	free(copy);
+}
+
 enum long_only_option {
 	OPT_KERNEL = 256,
 	OPT_INITRD,
@@ -272,6 +315,9 @@ enum long_only_option {
 	OPT_NO_CONSOLE_STDIN,
 	OPT_NO_CONSOLE_STDOUT,
 	OPT_SET,
+	OPT_CPU_TEMPLATE,
+	OPT_DECOMPRESS,
+	OPT_DISK,
 };
 
 static const struct option long_options[] = {
@@ -288,6 +334,9 @@ static const struct option long_options[] = {
     {"no-console-stdin", no_argument, NULL, OPT_NO_CONSOLE_STDIN},
     {"no-console-stdout", no_argument, NULL, OPT_NO_CONSOLE_STDOUT},
     {"set", required_argument, NULL, OPT_SET},
+    {"cpu-template", required_argument, NULL, OPT_CPU_TEMPLATE},
+    {"decompress", required_argument, NULL, OPT_DECOMPRESS},
+    {"disk", required_argument, NULL, OPT_DISK},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -303,6 +352,8 @@ static const struct {
     {OPT_CMDLINE, "--cmdline", "boot", "cmdline", NULL},
     {OPT_MEM, "--mem", "vm", "mem", NULL},
     {OPT_CPUS, "--cpus", "vm", "cpus", NULL},
+    {OPT_CPU_TEMPLATE, "--cpu-template", "vm", "cpu_template", NULL},
+    {OPT_DECOMPRESS, "--decompress", "boot", "decompress", NULL},
     {OPT_CONSOLE_LOG, "--console-log", "console", "log", NULL},
     {OPT_TIMEOUT, "--timeout", "run", "timeout", NULL},
     {OPT_LOG_LEVEL, "--log-level", "run", "log_level", NULL},
@@ -358,6 +409,9 @@ static void parse_args(int argc, char **argv, struct mvm_config *cfg)
 		case OPT_SET:
 			pending[npending++] = (struct pending){.section = optarg};
 			continue;
+		case OPT_DISK:
+			pending[npending++] = (struct pending){.flag = "--disk", .value = optarg};
+			continue;
 		case ':':
 			fail_usage("option '%s' needs an argument", bad);
 		case '?':
@@ -390,7 +444,9 @@ static void parse_args(int argc, char **argv, struct mvm_config *cfg)
 	if (config_path && mvm_config_load_ini(cfg, config_path, err, sizeof(err)) < 0)
 		fail("%s", err);
 	for (size_t i = 0; i < npending; i++) {
-		if (pending[i].flag)
+		if (pending[i].flag && strcmp(pending[i].flag, "--disk") == 0)
+			apply_disk(cfg, pending[i].value);
+		else if (pending[i].flag)
 			apply_flag(cfg, &pending[i]);
 		else
 			apply_set(cfg, pending[i].section);

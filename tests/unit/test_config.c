@@ -203,9 +203,9 @@ END_TEST
 START_TEST(unknown_section_and_key)
 {
 	ck_assert_int_eq(set("vm", "memory", "1G"), -EINVAL);
-	ck_assert_str_eq(err, "unknown key \"memory\" in section [vm] (known: cpus, mem)");
+	ck_assert_str_eq(err, "unknown key \"memory\" in section [vm] (known: cpus, mem, cpu_template)");
 	ck_assert_int_eq(set("foo", "cpus", "1"), -EINVAL);
-	ck_assert_str_eq(err, "unknown section [foo] (known: vm, boot, console, run)");
+	ck_assert_str_eq(err, "unknown section [foo] (known: vm, boot, console, run, disk0..disk7)");
 	ck_assert_int_eq(set("console", "", "1"), -EINVAL);
 	ck_assert_str_eq(err, "unknown key \"\" in section [console] (known: log, stdout, stdin)");
 	ck_assert_int_eq(set("run", "cpus", "1"), -EINVAL);
@@ -459,11 +459,11 @@ START_TEST(ini_errors)
 			 ": [vm] mem = \"12Q\": not a size (use a number with an optional K, M, G "
 			 "or T suffix, e.g. 512M)");
 	expect_ini_error("[vm]\nmemory = 1G\n", -EINVAL,
-			 ": unknown key \"memory\" in section [vm] (known: cpus, mem)");
+			 ": unknown key \"memory\" in section [vm] (known: cpus, mem, cpu_template)");
 	expect_ini_error("[vm]\ncpus = 1\n[foo]\nbar = 1\n", -EINVAL,
-			 ": unknown section [foo] (known: vm, boot, console, run)");
+			 ": unknown section [foo] (known: vm, boot, console, run, disk0..disk7)");
 	expect_ini_error("[vm]\n[empty]\n", -EINVAL,
-			 ": unknown section [empty] (known: vm, boot, console, run)");
+			 ": unknown section [empty] (known: vm, boot, console, run, disk0..disk7)");
 	expect_ini_error("cpus = 2\n[vm]\n", -EINVAL,
 			 ":1: key \"cpus\" is outside any section (put it under [vm], [boot], "
 			 "[console] or [run])");
@@ -543,6 +543,52 @@ START_TEST(example_file_loads_to_defaults)
 	ck_assert_int_eq(cfg.console_stdin, defaults.console_stdin);
 	ck_assert_uint_eq(cfg.timeout_s, defaults.timeout_s);
 	ck_assert_int_eq(cfg.log_level, defaults.log_level);
+	ck_assert_int_eq(cfg.cpu_template, MVM_CPU_TEMPLATE_AUTO);
+	ck_assert_int_eq(cfg.decompress, MVM_DECOMPRESS_AUTO);
+	ck_assert_uint_eq(cfg.ndisks, 0);
+}
+END_TEST
+
+START_TEST(enum_settings)
+{
+	ck_assert_int_eq(mvm_config_set(&cfg, "vm", "cpu_template", "baseline", err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.cpu_template, MVM_CPU_TEMPLATE_BASELINE);
+	ck_assert_int_eq(mvm_config_set(&cfg, "vm", "cpu_template", "HOST", err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.cpu_template, MVM_CPU_TEMPLATE_HOST);
+	ck_assert_int_eq(mvm_config_set(&cfg, "vm", "cpu_template", "fast", err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_str_eq(err, "[vm] cpu_template = \"fast\": not one of auto, host, baseline");
+	ck_assert_int_eq(mvm_config_set(&cfg, "boot", "decompress", "guest", err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.decompress, MVM_DECOMPRESS_GUEST);
+	ck_assert_int_eq(mvm_config_set(&cfg, "boot", "decompress", "", err, sizeof(err)), -EINVAL);
+}
+END_TEST
+
+START_TEST(disk_sections)
+{
+	ck_assert_int_eq(mvm_config_set(&cfg, "disk0", "path", "/tmp/a.img", err, sizeof(err)), 0);
+	ck_assert_int_eq(mvm_config_set(&cfg, "disk0", "ro", "yes", err, sizeof(err)), 0);
+	ck_assert_int_eq(mvm_config_set(&cfg, "disk0", "serial", "12345678901234567890", err,
+					 sizeof(err)),
+			 0);
+	ck_assert_int_eq(mvm_config_set(&cfg, "disk0", "serial", "123456789012345678901", err,
+					 sizeof(err)),
+			 -EINVAL);
+	ck_assert_int_eq(mvm_config_set(&cfg, "disk0", "cache", "none", err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.ndisks, 1);
+	ck_assert_str_eq(cfg.disks[0].path, "/tmp/a.img");
+	ck_assert(cfg.disks[0].read_only);
+	ck_assert_str_eq(cfg.disks[0].serial, "12345678901234567890");
+	ck_assert_int_eq(cfg.disks[0].cache, MVM_DISK_CACHE_NONE);
+	ck_assert_int_eq(mvm_config_set(&cfg, "disk8", "path", "x", err, sizeof(err)), -EINVAL);
+	/* A gap (disk2 without disk1) is caught by validate. */
+	ck_assert_int_eq(mvm_config_set(&cfg, "disk2", "path", "/tmp/c.img", err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.ndisks, 3);
+	ck_assert_int_eq(mvm_config_set(&cfg, "boot", "kernel", "/k", err, sizeof(err)), 0);
+	ck_assert_int_eq(mvm_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "[disk1] has no path"));
+	ck_assert_int_eq(mvm_config_set(&cfg, "disk1", "path", "/tmp/b.img", err, sizeof(err)), 0);
+	ck_assert_int_eq(mvm_config_validate(&cfg, err, sizeof(err)), 0);
 }
 END_TEST
 
@@ -571,6 +617,8 @@ Suite *config_suite(void)
 	tcase_add_test(tc, ini_missing_file);
 	tcase_add_test(tc, ini_unreadable_file);
 	tcase_add_test(tc, example_file_loads_to_defaults);
+	tcase_add_test(tc, enum_settings);
+	tcase_add_test(tc, disk_sections);
 	suite_add_tcase(s, tc);
 	return s;
 }
