@@ -21,6 +21,7 @@
 #include "boot/layout.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
+#include "vmm/minivmm.h"
 
 enum boot_entry_mode {
 	BOOT_ENTRY_LINUX64, /* 64-bit boot protocol: long mode, RSI = zero page */
@@ -33,7 +34,26 @@ struct boot_entry {
 	uint64_t boot_info;		   /* zero page (LINUX64) or hvm_start_info (PVH32) */
 	uint64_t kernel_start, kernel_end; /* what the image occupies, for logs and tests */
 	uint64_t initrd_start, initrd_size;
-	const char *format; /* "bzImage", "ELF vmlinux (64-bit entry)", "ELF (PVH entry)" */
+	/*
+	 * What was booted, for the log: "bzImage", "ELF vmlinux (64-bit entry)",
+	 * "ELF (PVH entry)", or "bzImage (lz4 payload decompressed on the host in
+	 * 60.3 ms)".  May point into format_buf.
+	 */
+	const char *format;
+	/*
+	 * NULL, or one log-worthy line (log it as a warning) when the loader fell
+	 * back: decompress=auto could not decompress the payload on the host, so
+	 * the kernel's own decompressor (minutes under an emulated CPL0) runs.
+	 * Points into note_buf.
+	 */
+	const char *note;
+	/*
+	 * Storage for the two strings above: they point into the struct that
+	 * boot_load_kernel() filled, so keep using that one (a copy's pointers
+	 * still lead to the original's buffers).
+	 */
+	char format_buf[128];
+	char note_buf[512];
 };
 
 struct boot_request {
@@ -46,6 +66,13 @@ struct boot_request {
 	const char *cmdline;	 /* may be NULL = "" */
 	uint64_t acpi_rsdp_addr; /* 0 = none */
 	bool prefer_pvh;	 /* ELF with a PVH note: use the PVH entry */
+	/*
+	 * bzImage only: who decompresses the payload (vmm/minivmm.h).  AUTO (0,
+	 * the default): the host when it can, else the kernel with a note in
+	 * boot_entry; HOST: the host or an error; GUEST: the kernel's own
+	 * decompressor (entry at load address + 0x200).
+	 */
+	enum mvm_kernel_decompress decompress;
 };
 
 #define BOOT_FORMAT_BZIMAGE "bzImage"
@@ -53,6 +80,16 @@ struct boot_request {
 #define BOOT_FORMAT_ELF_PVH "ELF (PVH entry)"
 
 /*
+ * bzImage and decompress != GUEST: the payload (protocol 2.08+
+ * payload_offset/payload_length) is decompressed on the host
+ * (boot/decompress.h) and the resulting ELF vmlinux is loaded at its
+ * p_paddr (LOAD_PHYSICAL_ADDR: no relocation needed, and no KASLR) and
+ * entered at e_entry (startup_64) in long mode with a zero page whose setup
+ * header is the bzImage's own, as the kernel's decompressor would have
+ * passed it (real version, init_size, kernel_alignment, cmdline_size...).
+ * A PVH note in that vmlinux is ignored on purpose: the bzImage header tells
+ * the kernel more than an hvm_start_info can.
+ *
  * Detects the format (ELF magic -> ELF; "HdrS" at 0x202 -> bzImage; else
  * "KERNEL: not a Linux kernel image (no ELF header, no bzImage 'HdrS'
  * signature)"), loads kernel + initrd + cmdline + boot_params/hvm_start_info
@@ -149,9 +186,33 @@ int boot_place_initrd(struct guest_mem *gm, const struct boot_request *req, uint
 /* Fills bp->e820_entries/e820_table from boot_build_e820(). */
 void boot_fill_zero_page_e820(const struct guest_mem *gm, struct boot_params *bp);
 
+/* Sets out->format (truncating to its size). */
+void boot_entry_set_format(struct boot_entry *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Loads an ELF image (the caller has seen the ELF magic). */
 int boot_load_elf(struct guest_mem *gm, const struct boot_request *req, struct boot_entry *out,
 		  struct vmm_err *err);
+
+/* An ELF vmlinux whose PT_LOAD segments boot_elf_load_image() has copied into guest RAM. */
+struct boot_elf_image {
+	uint64_t entry64;   /* e_entry: startup_64's physical address for Linux */
+	uint64_t pvh_entry; /* valid if has_pvh */
+	bool has_pvh;
+	uint64_t start, end; /* [lowest p_paddr, highest p_paddr + p_memsz) */
+};
+
+/*
+ * Checks the ELF header, finds the PVH note and copies every PT_LOAD to its
+ * p_paddr (bss zeroed).  Entries are not checked: see boot_elf_check_entry().
+ * Returns 0 or -EINVAL / -ENOMEM with err filled.
+ */
+int boot_elf_load_image(struct guest_mem *gm, const uint8_t *image, size_t len, const char *name,
+			struct boot_elf_image *info, struct vmm_err *err);
+
+/* -EINVAL (err names `what`, e.g. "64-bit") unless entry lies inside the loaded segments. */
+int boot_elf_check_entry(const struct boot_elf_image *info, uint64_t entry, const char *what,
+			 const char *name, struct vmm_err *err);
 
 /*
  * Looks for the Xen PHYS32_ENTRY note in the image's PT_NOTE segments.

@@ -321,34 +321,54 @@ static int write_elf_zero_page(struct guest_mem *gm, const struct boot_request *
 	return gm_write(gm, ZERO_PAGE_ADDR, &bp, sizeof(bp));
 }
 
-int boot_load_elf(struct guest_mem *gm, const struct boot_request *req, struct boot_entry *out,
-		  struct vmm_err *err)
+int boot_elf_load_image(struct guest_mem *gm, const uint8_t *image, size_t len, const char *name,
+			struct boot_elf_image *info, struct vmm_err *err)
 {
-	const char *name = boot_kernel_name(req);
-	uint64_t pvh_entry = 0, lo, hi, initrd_limit;
-	bool pvh;
 	Elf64_Ehdr eh;
 	int ret;
 
-	ret = read_ehdr(req->kernel, req->kernel_len, name, &eh, err);
+	memset(info, 0, sizeof(*info));
+	ret = read_ehdr(image, len, name, &eh, err);
 	if (ret < 0)
 		return ret;
-	ret = boot_elf_find_pvh_entry(req->kernel, req->kernel_len, name, &pvh_entry, err);
+	ret = boot_elf_find_pvh_entry(image, len, name, &info->pvh_entry, err);
 	if (ret < 0)
 		return ret;
-	pvh = ret == 1 && req->prefer_pvh;
+	info->has_pvh = ret == 1;
+	info->entry64 = eh.e_entry;
+	return load_segments(gm, image, len, &eh, name, &info->start, &info->end, err);
+}
 
-	ret = load_segments(gm, req->kernel, req->kernel_len, &eh, name, &lo, &hi, err);
-	if (ret < 0)
-		return ret;
-	out->entry = pvh ? pvh_entry : eh.e_entry;
-	if (out->entry < lo || out->entry >= hi)
+int boot_elf_check_entry(const struct boot_elf_image *info, uint64_t entry, const char *what,
+			 const char *name, struct vmm_err *err)
+{
+	if (entry < info->start || entry >= info->end)
 		return vmm_errf(
 		    err, -EINVAL,
 		    "KERNEL: the ELF's %s entry point 0x%llx is outside its loaded segments "
 		    "[0x%llx, 0x%llx): corrupt image (%s)",
-		    pvh ? "PVH" : "64-bit", (unsigned long long)out->entry, (unsigned long long)lo,
-		    (unsigned long long)hi, name);
+		    what, (unsigned long long)entry, (unsigned long long)info->start,
+		    (unsigned long long)info->end, name);
+	return 0;
+}
+
+int boot_load_elf(struct guest_mem *gm, const struct boot_request *req, struct boot_entry *out,
+		  struct vmm_err *err)
+{
+	const char *name = boot_kernel_name(req);
+	struct boot_elf_image elf;
+	uint64_t initrd_limit;
+	bool pvh;
+	int ret;
+
+	ret = boot_elf_load_image(gm, req->kernel, req->kernel_len, name, &elf, err);
+	if (ret < 0)
+		return ret;
+	pvh = elf.has_pvh && req->prefer_pvh;
+	out->entry = pvh ? elf.pvh_entry : elf.entry64;
+	ret = boot_elf_check_entry(&elf, out->entry, pvh ? "PVH" : "64-bit", name, err);
+	if (ret < 0)
+		return ret;
 
 	ret = boot_write_cmdline(gm, req->cmdline, LINUX_X86_COMMAND_LINE_SIZE - 1,
 				 "Linux's COMMAND_LINE_SIZE", err);
@@ -356,12 +376,12 @@ int boot_load_elf(struct guest_mem *gm, const struct boot_request *req, struct b
 		return ret;
 	/* PVH has no initrd_addr_max; the 64-bit entry honours what we advertise. */
 	initrd_limit = pvh ? UINT64_MAX : (uint64_t)ELF_INITRD_ADDR_MAX + 1;
-	ret = boot_place_initrd(gm, req, initrd_limit, hi, out, err);
+	ret = boot_place_initrd(gm, req, initrd_limit, elf.end, out, err);
 	if (ret < 0)
 		return ret;
 
-	out->kernel_start = lo;
-	out->kernel_end = hi;
+	out->kernel_start = elf.start;
+	out->kernel_end = elf.end;
 	if (pvh) {
 		out->mode = BOOT_ENTRY_PVH32;
 		out->boot_info = PVH_START_ADDR;

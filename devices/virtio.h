@@ -18,6 +18,18 @@
 
 struct virtio_transport; /* opaque to devices */
 
+/*
+ * Threading and lock order.  The transport never runs two of a device's ops
+ * at once: config_read, config_write, activate and reset (vCPU threads) and
+ * queue_notify (event-loop thread, or a vCPU thread without ioeventfds) are
+ * all called under one per-transport ops mutex, and never with the
+ * transport's register-state mutex held.  So ops may call
+ * virtio_notify_used() and friends, which take only the state mutex, and a
+ * device never sees queue_notify concurrently with reset.  Lock order:
+ * transport ops mutex -> device's own locks -> transport state mutex.
+ * Device worker threads of its own (if any) must be stopped by reset.
+ */
+
 struct virtio_device_ops {
 	const char *name;      /* "virtio-blk" */
 	uint32_t device_id;    /* VIRTIO_ID_BLOCK, ... */
@@ -41,7 +53,10 @@ struct virtio_device_ops {
 
 /* Called by devices (any thread): the used ring of queue q changed. */
 void virtio_notify_used(struct virtio_transport *t, unsigned q);
-/* Called by devices on a guest error: DEVICE_NEEDS_RESET + config interrupt. */
+/*
+ * Called by devices on a guest error: DEVICE_NEEDS_RESET, plus a config
+ * interrupt if DRIVER_OK is set (§2.1.2); queue notifications stop until reset.
+ */
 void virtio_set_needs_reset(struct virtio_transport *t);
 /* Called by devices when their config space changed (config interrupt). */
 void virtio_config_changed(struct virtio_transport *t);

@@ -25,4 +25,12 @@ void virtio_blk_destroy(struct virtio_blk *blk);
 /* Image size in bytes, for logs and tests. */
 uint64_t virtio_blk_capacity_bytes(const struct virtio_blk *blk);
 
+/*
+ * The ops to give virtio_mmio_create() for this disk: virtio_blk_ops with
+ * the feature bits of this disk (RO, DISCARD, WRITE_ZEROES depend on the
+ * image and its options; virtio_blk_ops.features has only the common ones).
+ * Valid until virtio_blk_destroy().
+ */
+const struct virtio_device_ops *virtio_blk_device_ops(const struct virtio_blk *blk);
+
 #endif

@@ -15,6 +15,9 @@
 #include "vmm/log.h"
 #include "vmm/memory.h"
 
+/* VendorID: "MVMM" as little-endian bytes (as QEMU's 0x554d4551 reads "QEMU"). */
+#define VIRTIO_MMIO_VENDOR_ID_MINIVMM 0x4d4d564du
+
 struct virtio_mmio_env {
 	const struct guest_mem *mem;
 	const struct logger *log;
@@ -30,7 +33,13 @@ struct virtio_mmio_env {
 	void *opaque;
 };
 
-/* base: the device's MMIO window (VIRTIO_MMIO_SIZE bytes). */
+/*
+ * base: the device's MMIO window (VIRTIO_MMIO_SIZE bytes).  Offers the
+ * device's ops->features plus VIRTIO_F_VERSION_1, VIRTIO_RING_F_EVENT_IDX and
+ * VIRTIO_RING_F_INDIRECT_DESC; VERSION_1 is required of the driver.  With
+ * env->register_notify, one eventfd per queue is registered and added to
+ * env->loop.  Destroy after the event loop has stopped (or from its thread).
+ */
 int virtio_mmio_create(struct virtio_transport **out, const struct virtio_device_ops *ops,
 		       void *dev, uint64_t base, const struct virtio_mmio_env *env,
 		       struct vmm_err *err);

@@ -69,14 +69,29 @@ int virtq_validate(struct virtq *vq);
  * Takes the next available chain.  Returns 1 with *chain filled, 0 if the
  * ring is empty, or a negative errno on a guest error (descriptor index out
  * of range, a loop or chain longer than the queue, avail.idx more than `size`
- * ahead, an address range outside RAM or wrapping, a nested or misaligned
- * indirect table, a readable buffer after a writable one); the queue is then
- * marked broken and `why` (if not NULL) says what was wrong, for the
- * device's rate-limited warning.
+ * ahead, an address range outside RAM or wrapping, a nested indirect table
+ * or one whose length is not a multiple of 16, a readable buffer after a
+ * writable one); the queue is then marked broken and `why` (if not NULL)
+ * says what was wrong, for the device's rate-limited warning.  Guest errors
+ * return -EINVAL once; after that a broken queue returns -EIO until
+ * virtq_reset().
+ *
+ * Zero-length buffers are allowed but left out of chain->bufs.  Indirect
+ * tables may hold up to VIRTQ_MAX_CHAIN entries (Linux builds them longer
+ * than the queue when it has more segments), so devices should advertise at
+ * most VIRTQ_MAX_CHAIN buffers per request (e.g. blk seg_max).
+ *
+ * With EVENT_IDX, a pop that finds the ring empty publishes avail_event
+ * (= virtq_update_avail_event()) and looks once more, so a device that pops
+ * until 0 never misses a kick.
  */
 int virtq_pop(struct virtq *vq, struct virtq_chain *chain, const char **why);
 
-/* Returns a chain to the driver: used ring entry {head, written}, then used->idx. */
+/*
+ * Returns a chain to the driver: used ring entry {head, written}, then
+ * used->idx.  -EINVAL if head >= size, -EIO if the queue is broken or not
+ * ready.
+ */
 int virtq_push(struct virtq *vq, uint16_t head, uint32_t written);
 
 /*
@@ -88,7 +103,13 @@ bool virtq_needs_interrupt(struct virtq *vq);
 /* With EVENT_IDX: publish avail_event = last_avail_idx so the driver kicks us. */
 void virtq_update_avail_event(struct virtq *vq);
 
-/* Copy helpers across a chain's buffers (for headers split across buffers). */
+/*
+ * Copy helpers across a chain's buffers (for headers split across buffers).
+ * virtq_chain_read() reads the device-readable buffers, virtq_chain_write()
+ * writes the device-writable ones; `offset` counts from the first buffer of
+ * that direction.  Both return the number of bytes copied (short at the end
+ * of the buffers).
+ */
 size_t virtq_chain_read(const struct virtq_chain *chain, size_t offset, void *dst, size_t len);
 size_t virtq_chain_write(const struct virtq_chain *chain, size_t offset, const void *src,
 			 size_t len);

@@ -181,6 +181,7 @@ int vcpu_create(struct vm *vm, unsigned id, const struct kvm_cpuid2 *supported,
 	vcpu->vm = vm;
 	vcpu->id = id;
 	vcpu->run = MAP_FAILED;
+	emul_stats_init(&vcpu->emul_stats);
 	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
 	if (vcpu->fd < 0) {
 		ret = vmm_errf(err, -errno, "KVM_CREATE_VCPU %u failed: %s", id, strerror(errno));
@@ -301,6 +302,59 @@ static void report_emulation_failure(struct vcpu *vcpu)
 	vm_request_exit(vcpu->vm, MVM_EXIT_GUEST_FAULT, 0, msg);
 }
 
+/*
+ * KVM's instruction emulator gave up but told us the bytes
+ * (KVM_CAP_EXIT_ON_EMULATION_FAILURE).  A few instructions can be completed
+ * here (vmm/emulate.c): int3 and ud2 become the exceptions they raise, fwait
+ * with no pending x87 exception is a no-op.  Returns true if the guest can
+ * go on.
+ */
+static bool complete_emulation_failure(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct kvm_vcpu_events events;
+	struct emul_decision d;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	size_t n;
+
+	if (run->emulation_failure.ndata < 3 ||
+	    !(run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES))
+		return false;
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0 ||
+	    ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &events) < 0 ||
+	    ioctl(vcpu->fd, KVM_GET_FPU, &fpu) < 0)
+		return false;
+	n = run->emulation_failure.insn_size;
+	if (n > sizeof(run->emulation_failure.insn_bytes))
+		n = sizeof(run->emulation_failure.insn_bytes);
+	d = emulate_decide(run->emulation_failure.insn_bytes, n, sregs.cs.l, sregs.cs.selector & 3,
+			   fpu.fsw);
+	if (d.action == EMUL_UNHANDLED)
+		return false;
+	/*
+	 * Advancing RIP past a software exception and injecting it is only
+	 * right where the emulator failed on it (PVM); hardware KVM runs int3
+	 * natively and would re-read the instruction.
+	 */
+	if (d.soft_exception && !vcpu->vm->pvm_host)
+		return false;
+	if (!emul_stats_record(&vcpu->emul_stats, d.insn, regs.rip, clock_ns())) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "vCPU %u: guest looped on %s at RIP 0x%llx", vcpu->id,
+			 emul_insn_name(d.insn), (unsigned long long)regs.rip);
+		vm_request_exit(vcpu->vm, MVM_EXIT_GUEST_FAULT, 0, msg);
+		return true; /* handled: the run is ending */
+	}
+	if (!emulate_apply(&d, &regs, &events))
+		return false;
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0 ||
+	    ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &events) < 0)
+		return false;
+	return true;
+}
+
 /* Returns false when this vCPU should stop running. */
 static bool handle_exit(struct vcpu *vcpu)
 {
@@ -340,6 +394,8 @@ static bool handle_exit(struct vcpu *vcpu)
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
 		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+			if (complete_emulation_failure(vcpu))
+				return !atomic_load(&vm->exit_claimed);
 			report_emulation_failure(vcpu);
 		} else {
 			snprintf(msg, sizeof(msg), "vCPU %u: KVM internal error, suberror %u",
@@ -448,8 +504,13 @@ void vcpu_join(struct vcpu *vcpu)
 
 void vcpu_destroy(struct vcpu *vcpu)
 {
+	char stats[128];
+
 	if (!vcpu)
 		return;
+	if (emul_stats_format(&vcpu->emul_stats, stats, sizeof(stats)) > 0)
+		log_debug(&vcpu->vm->log, "vCPU %u completed emulation failures: %s", vcpu->id,
+			  stats);
 	if (vcpu->run != MAP_FAILED && vcpu->run)
 		munmap(vcpu->run, vcpu->vm->vcpu_mmap_size);
 	if (vcpu->fd >= 0)

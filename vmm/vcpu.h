@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "vmm/emulate.h"
 #include "vmm/log.h"
 
 struct vm;
@@ -18,6 +19,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	struct emul_stats emul_stats; /* emulation failures completed in userspace */
 };
 
 /* Creates the vCPU and programs CPUID, MSRs, FPU and LAPIC LINT pins. */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +27,9 @@
 #include "devices/i8042.h"
 #include "devices/pvpanic.h"
 #include "devices/serial8250.h"
+#include "devices/virtio_blk.h"
+#include "devices/virtio_mmio.h"
+#include "vmm/cpu_template.h"
 #include "vmm/vcpu.h"
 
 #define KVM_API_VERSION_EXPECTED 12
@@ -265,8 +269,131 @@ static int create_devices(struct vm *vm, struct vmm_err *err)
 	return 0;
 }
 
+/* ---- virtio-mmio devices: one slot table for MMIO windows, GSIs, ACPI, cmdline ---- */
+
+static void irqfd_set_level(void *opaque, uint32_t gsi, int level)
+{
+	struct vm *vm = opaque;
+	uint32_t slot = gsi - VIRTIO_MMIO_GSI0;
+	uint64_t one = 1;
+
+	/* An irqfd write is a whole edge (assert + deassert); the 0 half is a no-op. */
+	if (!level || slot >= vm->nvirtio)
+		return;
+	if (write(vm->virtio[slot].irqfd, &one, sizeof(one)) < 0)
+		log_warn(&vm->log, "irqfd write for GSI %u failed: %s", gsi, strerror(errno));
+}
+
+static int kvm_register_ioeventfd(void *opaque, uint64_t addr, uint32_t queue, int fd, bool assign)
+{
+	struct vm *vm = opaque;
+	struct kvm_ioeventfd io = {
+		.datamatch = queue,
+		.addr = addr,
+		.len = 4,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
+static int add_virtio_device(struct vm *vm, const struct virtio_device_ops *ops, void *dev,
+			     void (*destroy_dev)(void *), struct vmm_err *err)
+{
+	struct virtio_slot *slot;
+	struct kvm_irqfd irqfd;
+	struct virtio_mmio_env env;
+	int ret;
+
+	if (vm->nvirtio >= VIRTIO_MMIO_MAX) {
+		destroy_dev(dev);
+		return vmm_errf(err, -ENOSPC, "too many virtio devices (at most %d)",
+				VIRTIO_MMIO_MAX);
+	}
+	slot = &vm->virtio[vm->nvirtio];
+	*slot = (struct virtio_slot){
+		.name = ops->name,
+		.base = VIRTIO_MMIO_BASE + vm->nvirtio * VIRTIO_MMIO_SIZE,
+		.gsi = VIRTIO_MMIO_GSI0 + vm->nvirtio,
+		.irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
+		.dev = dev,
+		.destroy_dev = destroy_dev,
+	};
+	vm->nvirtio++; /* from here on vm_destroy() cleans the slot up */
+	if (slot->irqfd < 0)
+		return vmm_errf(err, -errno, "eventfd: %s", strerror(errno));
+	irqfd = (struct kvm_irqfd){.fd = (uint32_t)slot->irqfd, .gsi = slot->gsi};
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+		return vmm_errf(err, -errno, "KVM_IRQFD for %s failed: %s", ops->name,
+				strerror(errno));
+	env = (struct virtio_mmio_env){
+		.mem = &vm->mem,
+		.log = &vm->log,
+		.irq = {&vm->irqfd_chip, slot->gsi},
+		.loop = vm->loop,
+		.register_notify = kvm_register_ioeventfd,
+		.opaque = vm,
+	};
+	ret = virtio_mmio_create(&slot->transport, ops, dev, slot->base, &env, err);
+	if (ret < 0)
+		return ret;
+	ret = bus_register(&vm->mmio, slot->base, VIRTIO_MMIO_SIZE, virtio_mmio_read,
+			   virtio_mmio_write, slot->transport, ops->name);
+	if (ret < 0)
+		return vmm_errf(err, ret, "cannot place %s at 0x%" PRIx64, ops->name, slot->base);
+	return 0;
+}
+
+static void destroy_virtio_devices(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvirtio; i++) {
+		struct virtio_slot *slot = &vm->virtio[i];
+		if (slot->transport)
+			virtio_mmio_destroy(slot->transport);
+		if (slot->dev)
+			slot->destroy_dev(slot->dev);
+		if (slot->irqfd >= 0) {
+			struct kvm_irqfd irqfd = {.fd = (uint32_t)slot->irqfd,
+						  .gsi = slot->gsi,
+						  .flags = KVM_IRQFD_FLAG_DEASSIGN};
+			if (vm->vm_fd >= 0)
+				ioctl(vm->vm_fd, KVM_IRQFD, &irqfd);
+			close(slot->irqfd);
+		}
+	}
+	vm->nvirtio = 0;
+}
+
+static void destroy_blk(void *dev)
+{
+	virtio_blk_destroy(dev);
+}
+
+static int create_disks(struct vm *vm, const struct mvm_config *cfg, struct vmm_err *err)
+{
+	for (unsigned i = 0; i < cfg->ndisks; i++) {
+		const struct mvm_disk_config *disk = &cfg->disks[i];
+		struct virtio_blk *blk;
+		int ret;
+
+		ret = virtio_blk_create(&blk, disk, vm->loop, &vm->log, err);
+		if (ret < 0)
+			return ret;
+		ret = add_virtio_device(vm, virtio_blk_device_ops(blk), blk, destroy_blk, err);
+		if (ret < 0)
+			return ret;
+		log_info(&vm->log, "vd%c: %s, %" PRIu64 " MiB%s at 0x%" PRIx64 " GSI %u",
+			 'a' + i, disk->path, virtio_blk_capacity_bytes(blk) >> 20,
+			 disk->read_only ? ", read-only" : "", vm->virtio[vm->nvirtio - 1].base,
+			 vm->virtio[vm->nvirtio - 1].gsi);
+	}
+	return 0;
+}
+
 static void destroy_devices(struct vm *vm)
 {
+	destroy_virtio_devices(vm);
 	serial8250_destroy(vm->uart);
 	i8042_destroy(vm->i8042);
 	cmos_rtc_destroy(vm->rtc);
@@ -277,9 +404,39 @@ static void destroy_devices(struct vm *vm)
 
 /* ---- Boot --------------------------------------------------------------------- */
 
+/*
+ * The command line the guest gets: the user's, then one virtio_mmio.device=
+ * entry per slot for kernels that find devices that way
+ * (CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES); ACPI describes the same devices for
+ * kernels that do not.
+ */
+static char *build_cmdline(const struct vm *vm, const char *user)
+{
+	size_t len = strlen(user) + 1 + vm->nvirtio * 64;
+	char *cmdline = malloc(len);
+	size_t n;
+
+	if (!cmdline)
+		return NULL;
+	n = (size_t)snprintf(cmdline, len, "%s", user);
+	for (unsigned i = 0; i < vm->nvirtio; i++)
+		n += (size_t)snprintf(cmdline + n, len - n, "%svirtio_mmio.device=%lluK@0x%" PRIx64
+							   ":%u",
+				      n ? " " : "", (unsigned long long)(VIRTIO_MMIO_SIZE >> 10),
+				      vm->virtio[i].base, vm->virtio[i].gsi);
+	return cmdline;
+}
+
 static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_err *err)
 {
-	struct acpi_config acpi = {.ncpus = vm->ncpus, .pvpanic = true};
+	struct acpi_mmio_device mmio_devices[VIRTIO_MMIO_MAX];
+	struct acpi_config acpi = {
+		.ncpus = vm->ncpus,
+		.pvpanic = true,
+		.mmio_devices = mmio_devices,
+		.n_mmio_devices = vm->nvirtio,
+	};
+	char *cmdline;
 	struct boot_request req = {
 		.kernel = vm->kernel.data,
 		.kernel_len = vm->kernel.len,
@@ -287,18 +444,30 @@ static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 		.initrd = vm->initrd.data,
 		.initrd_len = vm->initrd.len,
 		.initrd_path = cfg->initrd,
-		.cmdline = cfg->cmdline ? cfg->cmdline : "console=ttyS0",
+		.decompress = cfg->decompress,
 		.prefer_pvh = true,
 	};
 	int ret;
 
+	for (unsigned i = 0; i < vm->nvirtio; i++)
+		mmio_devices[i] = (struct acpi_mmio_device){.base = vm->virtio[i].base,
+							    .size = VIRTIO_MMIO_SIZE,
+							    .gsi = vm->virtio[i].gsi,
+							    .hid = "LNRO0005"};
 	ret = acpi_build(&vm->mem, &acpi, &vm->rsdp_addr, err);
 	if (ret < 0)
 		return ret;
 	req.acpi_rsdp_addr = vm->rsdp_addr;
+	cmdline = build_cmdline(vm, cfg->cmdline ? cfg->cmdline : "console=ttyS0");
+	if (!cmdline)
+		return vmm_errf(err, -ENOMEM, "out of memory");
+	req.cmdline = cmdline;
 	ret = boot_load_kernel(&vm->mem, &req, &vm->entry, err);
+	free(cmdline);
 	if (ret < 0)
 		return ret;
+	if (vm->entry.note)
+		log_warn(&vm->log, "%s", vm->entry.note);
 	log_info(&vm->log, "kernel %s: %s at 0x%" PRIx64 "-0x%" PRIx64 ", entry 0x%" PRIx64,
 		 cfg->kernel, vm->entry.format, vm->entry.kernel_start, vm->entry.kernel_end,
 		 vm->entry.entry);
@@ -308,9 +477,11 @@ static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 	return 0;
 }
 
-static int create_vcpus(struct vm *vm, struct vmm_err *err)
+static int create_vcpus(struct vm *vm, enum mvm_cpu_template asked, struct vmm_err *err)
 {
+	enum mvm_cpu_template template = cpu_template_resolve(asked, vm->pvm_host);
 	struct kvm_cpuid2 *supported = NULL;
+	char hidden[512];
 	int ret;
 
 	vm->vcpus = calloc(vm->ncpus, sizeof(vm->vcpus[0]));
@@ -319,6 +490,13 @@ static int create_vcpus(struct vm *vm, struct vmm_err *err)
 	ret = cpuid_get_supported(vm->kvm_fd, &supported, err);
 	if (ret < 0)
 		return ret;
+	if (template != MVM_CPU_TEMPLATE_HOST &&
+	    cpu_template_describe_hidden(supported, hidden, sizeof(hidden)) > 0)
+		log_info(&vm->log, "CPU template %s%s hides: %s", cpu_template_name(template),
+			 asked == MVM_CPU_TEMPLATE_AUTO ? " (auto: PVM host)" : "", hidden);
+	else
+		log_debug(&vm->log, "CPU template %s", cpu_template_name(template));
+	cpu_template_apply(template, supported);
 	for (unsigned i = 0; i < vm->ncpus && ret == 0; i++)
 		ret = vcpu_create(vm, i, supported, &vm->vcpus[i], err);
 	free(supported);
@@ -354,6 +532,7 @@ int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err
 	bus_init(&vm->pio, "pio", &vm->log);
 	bus_init(&vm->mmio, "mmio", &vm->log);
 	vm->irqchip = (struct irq_chip){kvm_irq_set_level, vm};
+	vm->irqfd_chip = (struct irq_chip){irqfd_set_level, vm};
 	vm->ctl = (struct machine_ctl){vm_ctl_request_exit, vm_ctl_boot_marker, vm};
 	console_init(&vm->console, &vm->log, false, NULL, false, NULL); /* inert until opened */
 
@@ -376,9 +555,11 @@ int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err
 	}
 	if ((ret = create_devices(vm, err)) < 0)
 		goto fail;
+	if ((ret = create_disks(vm, cfg, err)) < 0)
+		goto fail;
 	if ((ret = load_kernel(vm, cfg, err)) < 0)
 		goto fail;
-	if ((ret = create_vcpus(vm, err)) < 0)
+	if ((ret = create_vcpus(vm, cfg->cpu_template, err)) < 0)
 		goto fail;
 	/* Last: the console log file is the first thing we write on the host. */
 	if ((ret = console_init(&vm->console, &vm->log, cfg->console_stdout, cfg->console_log,

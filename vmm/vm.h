@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "boot/boot.h"
+#include "boot/layout.h"
 #include "vmm/bus.h"
 #include "vmm/console.h"
 #include "vmm/eventloop.h"
@@ -28,6 +29,22 @@ struct cmos_rtc;
 struct acpi_pm;
 struct pvpanic;
 struct debug_port;
+
+/*
+ * One virtio-mmio slot: the one table that allocates device resources.  Slot
+ * i has MMIO window VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_SIZE and GSI
+ * VIRTIO_MMIO_GSI0 + i; the same table produces the ACPI DSDT entries and the
+ * kernel command-line entries (virtio_mmio.device=4K@0x...:GSI).
+ */
+struct virtio_slot {
+	const char *name; /* "virtio-blk" */
+	uint64_t base;
+	uint32_t gsi;
+	int irqfd; /* KVM_IRQFD on gsi: an eventfd write is an edge */
+	void *dev;
+	void (*destroy_dev)(void *dev);
+	struct virtio_transport *transport;
+};
 
 /* A file mapped read-only for the loaders (kernel, initrd). */
 struct mapped_file {
@@ -64,6 +81,10 @@ struct vm {
 	struct acpi_pm *acpi_pm;
 	struct pvpanic *pvpanic;
 	struct debug_port *debug_port;
+
+	struct virtio_slot virtio[VIRTIO_MMIO_MAX];
+	unsigned nvirtio;
+	struct irq_chip irqfd_chip; /* set_level(1) writes the slot's irqfd */
 
 	struct mapped_file kernel;
 	struct mapped_file initrd;

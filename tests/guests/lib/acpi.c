@@ -35,10 +35,23 @@
 #define MADT_ENABLED	 1u
 
 /* AML opcodes (§20.3). */
-#define AML_ZERO_OP	0x00
-#define AML_ONE_OP	0x01
-#define AML_BYTE_PREFIX 0x0a
-#define AML_PACKAGE_OP	0x12
+#define AML_ZERO_OP	  0x00
+#define AML_ONE_OP	  0x01
+#define AML_BYTE_PREFIX	  0x0a
+#define AML_PACKAGE_OP	  0x12
+#define AML_STRING_PREFIX 0x0d
+#define AML_EXT_OP_PREFIX 0x5b
+#define AML_DEVICE_OP	  0x82 /* after AML_EXT_OP_PREFIX */
+
+/* Resource descriptors (ACPI 6.5 §6.4): small ones have their length in bits 0-2. */
+#define RES_LARGE	       0x80
+#define RES_SMALL_LEN_MASK     0x07
+#define RES_END_TAG	       0x79
+#define RES_MEMORY32_FIXED     0x86
+#define RES_MEMORY32_FIXED_LEN 9 /* data bytes after the 3-byte header */
+#define RES_EXTENDED_IRQ       0x89
+#define RES_EXTENDED_IRQ_MIN   6   /* flags, count, one 32-bit interrupt */
+#define CRS_SCAN_MAX	       512 /* bytes after _HID in which the _CRS must start */
 
 static uint8_t checksum(const void *p, uint32_t len)
 {
@@ -287,6 +300,78 @@ bool acpi_scan(struct acpi_info *ai, uint64_t rsdp_addr, bool verbose)
 		}
 	}
 	return true;
+}
+
+/*
+ * The resource template after a device's _HID: the first Memory32Fixed
+ * descriptor, found by a byte scan that stops at the next DeviceOp (its
+ * resources belong to another device), then a walk over the descriptors that
+ * follow it, up to the End Tag, for the first Extended Interrupt.
+ */
+static bool parse_device_crs(const uint8_t *p, const uint8_t *end, struct acpi_mmio_dev *dev)
+{
+	const uint8_t *limit = end - p > CRS_SCAN_MAX ? p + CRS_SCAN_MAX : end;
+
+	for (;; p++) {
+		if (p + 3 + RES_MEMORY32_FIXED_LEN > limit)
+			return false;
+		if (p[0] == AML_EXT_OP_PREFIX && p[1] == AML_DEVICE_OP)
+			return false;
+		if (p[0] == RES_MEMORY32_FIXED && p[1] == RES_MEMORY32_FIXED_LEN && p[2] == 0)
+			break;
+	}
+	dev->base = get_u32(p + 4);
+	dev->size = get_u32(p + 8);
+	p += 3 + RES_MEMORY32_FIXED_LEN;
+	while (p < end && *p != RES_END_TAG) {
+		uint32_t len;
+
+		if (*p & RES_LARGE) {
+			if (p + 3 > end)
+				break;
+			len = 3u + (p[1] | (uint32_t)p[2] << 8);
+			if (len > (uint32_t)(end - p))
+				break;
+			if (*p == RES_EXTENDED_IRQ && len >= 3 + RES_EXTENDED_IRQ_MIN &&
+			    p[4] >= 1 && dev->gsi == ~0u)
+				dev->gsi = get_u32(p + 5);
+		} else {
+			len = 1u + (*p & RES_SMALL_LEN_MASK);
+		}
+		p += len;
+	}
+	return true;
+}
+
+unsigned int acpi_find_mmio_devices(const struct acpi_info *ai, const char *hid,
+				    struct acpi_mmio_dev *devs, unsigned int max)
+{
+	size_t hid_len = strlen(hid);
+	const uint8_t *aml, *end;
+	unsigned int found = 0;
+
+	if (!ai->dsdt || !hid_len)
+		return 0;
+	aml = (const uint8_t *)ai->dsdt + sizeof(*ai->dsdt);
+	end = (const uint8_t *)ai->dsdt + ai->dsdt->length;
+	/* Name (_HID, "LNRO0005") is NameOp "_HID" StringPrefix 'L' ... 'NUL'. */
+	for (const uint8_t *p = aml + 1; p + hid_len + 1 <= end; p++) {
+		struct acpi_mmio_dev dev = {.gsi = ~0u};
+
+		if (p[0] != (uint8_t)hid[0] || p[-1] != AML_STRING_PREFIX || p[hid_len] != 0 ||
+		    memcmp(p, hid, hid_len))
+			continue;
+		p += hid_len;
+		if (!parse_device_crs(p + 1, end, &dev)) {
+			printf("# acpi: %s device at DSDT offset 0x%lx has no Memory32Fixed\n", hid,
+			       (uint64_t)(p - hid_len - (const uint8_t *)ai->dsdt));
+			continue;
+		}
+		if (found < max)
+			devs[found] = dev;
+		found++;
+	}
+	return found;
 }
 
 unsigned int acpi_cpu_count(const struct acpi_info *ai)

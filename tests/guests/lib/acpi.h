@@ -79,6 +79,23 @@ bool acpi_scan(struct acpi_info *ai, uint64_t rsdp_addr, bool verbose);
 /* Enabled MADT CPUs (Local APIC plus x2APIC entries). */
 unsigned int acpi_cpu_count(const struct acpi_info *ai);
 
+/* An MMIO device declared in the DSDT: the first Memory32Fixed and interrupt of its _CRS. */
+struct acpi_mmio_dev {
+	uint64_t base;
+	uint32_t size;
+	uint32_t gsi; /* first Extended Interrupt entry; ~0u if none */
+};
+
+/*
+ * Devices in ai->dsdt whose _HID is the string `hid` (e.g. "LNRO0005",
+ * virtio-mmio), in DSDT order.  A byte scan, not an AML interpreter: the
+ * string must be a StringPrefix literal, and its _CRS must follow it inside
+ * the same Device.  Fills at most `max` entries and returns how many devices
+ * were found (possibly more than `max`).
+ */
+unsigned int acpi_find_mmio_devices(const struct acpi_info *ai, const char *hid,
+				    struct acpi_mmio_dev *devs, unsigned int max);
+
 /* One write of `value` to a GAS register (system I/O or memory); false if unsupported. */
 bool acpi_gas_write(const struct acpi_gas *gas, uint64_t value);
 

@@ -22,17 +22,18 @@ struct idt_gate {
 	uint32_t reserved;
 } __attribute__((packed));
 
-struct exception_frame {
-	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
-	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
-	uint64_t vector, error_code;
-	uint64_t rip, cs, rflags, rsp, ss;
-};
 
 #define IDT_GATE_INTERRUPT 0x8e /* present, DPL 0, 64-bit interrupt gate */
 
 extern const uint64_t exception_stubs[GUEST_EXCEPTION_VECTORS];
-void exception_handler(const struct exception_frame *frame);
+void exception_handler(struct exception_frame *frame);
+
+/* Guests that expect an exception define their own (strong) hook. */
+__attribute__((weak)) bool guest_exception_hook(struct exception_frame *frame)
+{
+	(void)frame;
+	return false;
+}
 
 /*
  * The one piece of mutable global state besides the report counters
@@ -62,10 +63,12 @@ static void idt_init(void)
 	asm volatile("lidt %0" : : "m"(desc));
 }
 
-void exception_handler(const struct exception_frame *frame)
+void exception_handler(struct exception_frame *frame)
 {
 	uint64_t cr2;
 
+	if (guest_exception_hook(frame))
+		return;
 	asm volatile("mov %%cr2, %0" : "=r"(cr2));
 	printf("# minivmm-test: EXCEPTION vector=%lu error=0x%lx rip=0x%lx cr2=0x%lx\n",
 	       frame->vector, frame->error_code, frame->rip, cr2);

@@ -101,4 +101,19 @@ uint64_t boot_ram_bytes(const struct boot_info *bi);
 /* "usable", "reserved", "acpi", "nvs", "unusable", "pmem" or "other". */
 const char *e820_type_name(uint32_t type);
 
+/* What the exception stubs (entry.S) saved; rip..ss are the CPU's frame. */
+struct exception_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error_code;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
+/*
+ * Called first for every CPU exception.  Return true to resume at
+ * frame->rip (the guest may change it); false reports the exception and
+ * ends the run with GUEST_STATUS_EXCEPTION.  The default returns false.
+ */
+bool guest_exception_hook(struct exception_frame *frame);
+
 #endif

@@ -160,7 +160,8 @@ common64:
 /*
  * CPU exceptions: push a dummy error code where the CPU pushes none, then
  * the vector, then all GPRs, and hand the frame to exception_handler(),
- * which reports and ends the run.  Without this an unexpected fault would
+ * which reports and ends the run unless the guest's exception hook takes
+ * the exception (then the stub returns to the frame's RIP).  Without this an unexpected fault would
  * be a triple fault, indistinguishable from a reset.
  */
 .macro EXCEPTION_STUB vec
@@ -198,9 +199,24 @@ exception_common:
 	pushq %r15
 	movq %rsp, %rdi
 	call exception_handler
-4:	cli
-	hlt
-	jmp 4b
+	/* The handler returned: the guest's hook resumed it (boot.h). */
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rbp
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rbx
+	popq %rax
+	addq $16, %rsp /* vector and error code */
+	iretq
 
 	.section .rodata
 	.balign 8
