@@ -23,6 +23,17 @@ static bool optional_u64(const struct boot_info *bi, const char *name, uint64_t 
 	return report(parse_u64(buf, value), "%s=%s is a number", name, buf);
 }
 
+/* The CPUID the VMM's CPU template left: the host test checks hidden bits. */
+static void print_cpuid(void)
+{
+	uint32_t a, b, c, d;
+
+	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	printf("cpuid.1: ebx=0x%x ecx=0x%x edx=0x%x\n", b, c, d);
+	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+	printf("cpuid.7: ebx=0x%x ecx=0x%x edx=0x%x\n", b, c, d);
+}
+
 int guest_main(const struct boot_info *bi)
 {
 	uint64_t ram = boot_ram_bytes(bi), prev_end = 0, expect_cpus, expect_mib;
@@ -53,6 +64,7 @@ int guest_main(const struct boot_info *bi)
 	printf("cpus=%u\n", cpus);
 	printf("cmdline=%s\n", bi->cmdline);
 	printf("entry=%s\n", bi->entry);
+	print_cpuid();
 
 	report(bi->header_valid, "%s boot header valid",
 	       bi->boot_params ? "boot_params" : "hvm_start_info");

@@ -67,6 +67,28 @@ START_TEST(boot_info_sixteen_cpus)
 }
 END_TEST
 
+/* The guest's CPUID leaf 1 ECX as boot_info printed it. */
+static unsigned long cpuid1_ecx(const char *out)
+{
+	const char *p = strstr(out, "cpuid.1: ");
+	p = p ? strstr(p, "ecx=") : NULL;
+	return p ? strtoul(p + 4, NULL, 16) : ~0ul;
+}
+
+START_TEST(baseline_template_hides_cx16)
+{
+	struct run_result r;
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--cpu-template", "baseline");
+	ck_assert_status(&r, 0);
+	ck_assert_stderr_has(&r, "CPU template baseline");
+	/* CX16 (leaf 1 ECX bit 13): cmpxchg16b, which KVM's emulator lacks. */
+	ck_assert_uint_eq(cpuid1_ecx(r.out) & (1ul << 13), 0);
+	/* The hypervisor bit stays. */
+	ck_assert_uint_ne(cpuid1_ecx(r.out) & (1ul << 31), 0);
+	run_result_free(&r);
+}
+END_TEST
+
 START_TEST(cmdline_round_trips)
 {
 	struct run_result r;
@@ -311,6 +333,7 @@ Suite *guests_suite(void)
 	tcase_add_loop_test(tc, boot_info_smp_and_high_memory, 0, 2);
 	tcase_add_loop_test(tc, boot_info_sixteen_cpus, 0, 1);
 	tcase_add_loop_test(tc, cmdline_round_trips, 0, 2);
+	tcase_add_loop_test(tc, baseline_template_hides_cx16, 0, 1);
 	tcase_add_loop_test(tc, acpi_poweroff_exits_zero, 0, 2);
 	tcase_add_loop_test(tc, i8042_reset_is_reboot, 0, 2);
 	tcase_add_loop_test(tc, acpi_reset_register_is_reboot, 0, 1);
