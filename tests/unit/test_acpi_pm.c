@@ -6,22 +6,9 @@
 
 #include "boot/layout.h"
 #include "devices/acpi_pm.h"
+#include "tests/unit/fake_machine.h"
 
 enum { CONTROL = 0, STATUS = 1, RESET = 2 };
-
-struct fake_ctl {
-	int exits;
-	enum mvm_exit_reason reason;
-};
-
-static void fake_request_exit(void *opaque, enum mvm_exit_reason reason, int status)
-{
-	struct fake_ctl *f = opaque;
-
-	(void)status;
-	f->exits++;
-	f->reason = reason;
-}
 
 static struct fake_ctl rec;
 static struct machine_ctl ctl;
@@ -30,10 +17,7 @@ static struct acpi_pm *pm;
 
 static void setup(void)
 {
-	memset(&rec, 0, sizeof(rec));
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.request_exit = fake_request_exit;
-	ctl.opaque = &rec;
+	fake_ctl_init(&rec, &ctl);
 	ck_assert_int_eq(acpi_pm_create(&pm, &ctl, &quiet), 0);
 }
 

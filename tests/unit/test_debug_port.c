@@ -6,34 +6,9 @@
 
 #include "boot/layout.h"
 #include "devices/debug_port.h"
+#include "tests/unit/fake_machine.h"
 
 enum { EXIT_OFF = EXIT_PORT - DEBUG_PORT_BASE, MARKER_OFF = BOOT_MARKER_PORT - DEBUG_PORT_BASE };
-
-struct fake_ctl {
-	int exits;
-	enum mvm_exit_reason reason;
-	int status;
-	uint8_t markers[8];
-	int nmarkers;
-};
-
-static void fake_request_exit(void *opaque, enum mvm_exit_reason reason, int status)
-{
-	struct fake_ctl *f = opaque;
-
-	f->exits++;
-	f->reason = reason;
-	f->status = status;
-}
-
-static void fake_boot_marker(void *opaque, uint8_t code)
-{
-	struct fake_ctl *f = opaque;
-
-	if (f->nmarkers < 8)
-		f->markers[f->nmarkers] = code;
-	f->nmarkers++;
-}
 
 static struct fake_ctl rec;
 static struct machine_ctl ctl;
@@ -42,10 +17,7 @@ static struct debug_port *dbg;
 
 static void setup(void)
 {
-	memset(&rec, 0, sizeof(rec));
-	ctl.request_exit = fake_request_exit;
-	ctl.boot_marker = fake_boot_marker;
-	ctl.opaque = &rec;
+	fake_ctl_init(&rec, &ctl);
 	ck_assert_int_eq(debug_port_create(&dbg, &ctl, &quiet), 0);
 }
 

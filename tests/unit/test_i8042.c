@@ -5,35 +5,12 @@
 #include <string.h>
 
 #include "devices/i8042.h"
+#include "tests/unit/fake_machine.h"
 
 enum { DATA = 0, CMD = 4 };
 #define STR_OBF	    0x01
 #define STR_IBF	    0x02
 #define STR_AUXDATA 0x20
-
-struct fake_ctl {
-	int exits;
-	enum mvm_exit_reason reason;
-	int status;
-	int markers;
-};
-
-static void fake_request_exit(void *opaque, enum mvm_exit_reason reason, int status)
-{
-	struct fake_ctl *f = opaque;
-
-	f->exits++;
-	f->reason = reason;
-	f->status = status;
-}
-
-static void fake_boot_marker(void *opaque, uint8_t code)
-{
-	struct fake_ctl *f = opaque;
-
-	(void)code;
-	f->markers++;
-}
 
 static struct fake_ctl rec;
 static struct machine_ctl ctl;
@@ -42,10 +19,7 @@ static struct i8042 *kbc;
 
 static void setup(void)
 {
-	memset(&rec, 0, sizeof(rec));
-	ctl.request_exit = fake_request_exit;
-	ctl.boot_marker = fake_boot_marker;
-	ctl.opaque = &rec;
+	fake_ctl_init(&rec, &ctl);
 	ck_assert_int_eq(i8042_create(&kbc, &ctl, &quiet), 0);
 }
 

@@ -5,20 +5,7 @@
 #include <string.h>
 
 #include "devices/pvpanic.h"
-
-struct fake_ctl {
-	int exits;
-	enum mvm_exit_reason reason;
-};
-
-static void fake_request_exit(void *opaque, enum mvm_exit_reason reason, int status)
-{
-	struct fake_ctl *f = opaque;
-
-	(void)status;
-	f->exits++;
-	f->reason = reason;
-}
+#include "tests/unit/fake_machine.h"
 
 static struct fake_ctl rec;
 static struct machine_ctl ctl;
@@ -27,10 +14,7 @@ static struct pvpanic *pvp;
 
 static void setup(void)
 {
-	memset(&rec, 0, sizeof(rec));
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.request_exit = fake_request_exit;
-	ctl.opaque = &rec;
+	fake_ctl_init(&rec, &ctl);
 	ck_assert_int_eq(pvpanic_create(&pvp, &ctl, &quiet), 0);
 }
 
