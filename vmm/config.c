@@ -48,6 +48,10 @@ enum setting_type {
 	SET_ENUM,      /* one of `names`, stored as an int-sized enum */
 	SET_DISK_PATH, /* a SET_PATH that also makes the disk count cover this disk */
 	SET_SERIAL,    /* a disk serial: at most VIRTIO_BLK_ID_BYTES (20) bytes */
+	SET_NET_BACKEND, /* a SET_ENUM that also makes the NIC count cover this NIC */
+	SET_MAC,       /* "xx:xx:xx:xx:xx:xx", unicast */
+	SET_STRING,    /* free text, empty = unset */
+	SET_RATE,      /* bytes per second with an optional K/M/G suffix; 0 = unlimited */
 };
 
 struct setting {
@@ -63,6 +67,7 @@ struct setting {
 static const char *const cpu_template_names[] = {"auto", "host", "baseline", NULL};
 static const char *const decompress_names[] = {"auto", "host", "guest", NULL};
 static const char *const disk_cache_names[] = {"writeback", "none", "unsafe", NULL};
+static const char *const net_backend_names[] = {"none", "tap", "user", NULL};
 
 #define FIELD(name) offsetof(struct mvm_config, name)
 
@@ -88,7 +93,17 @@ static const struct setting settings[] = {
     DISK_SETTINGS(0), DISK_SETTINGS(1), DISK_SETTINGS(2), DISK_SETTINGS(3),
     DISK_SETTINGS(4), DISK_SETTINGS(5), DISK_SETTINGS(6), DISK_SETTINGS(7),
 #undef DISK_SETTINGS
+#define NET_SETTINGS(i)                                                                            \
+	{"net" #i, "backend", SET_NET_BACKEND, FIELD(nets[i].backend), net_backend_names},         \
+	    {"net" #i, "tap", SET_STRING, FIELD(nets[i].tap), NULL},                               \
+	    {"net" #i, "mac", SET_MAC, FIELD(nets[i].mac), NULL},                                  \
+	    {"net" #i, "hostfwd", SET_STRING, FIELD(nets[i].hostfwd), NULL}
+    NET_SETTINGS(0), NET_SETTINGS(1), NET_SETTINGS(2), NET_SETTINGS(3),
+#undef NET_SETTINGS
+    {"rng", "enabled", SET_BOOL, FIELD(rng), NULL},
+    {"rng", "rate", SET_RATE, FIELD(rng_rate), NULL},
 };
+_Static_assert(MVM_MAX_NICS == 4, "one NET_SETTINGS line per NIC");
 _Static_assert(MVM_MAX_DISKS == 8, "one DISK_SETTINGS line per disk");
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -116,13 +131,15 @@ void mvm_config_init(struct mvm_config *cfg)
 	cfg->console_stdin = true;
 	cfg->timeout_s = 0;
 	cfg->log_level = MVM_LOG_INFO;
+	cfg->rng = true;
 }
 
 void mvm_config_free(struct mvm_config *cfg)
 {
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		if (settings[i].type == SET_PATH || settings[i].type == SET_CMDLINE ||
-		    settings[i].type == SET_DISK_PATH || settings[i].type == SET_SERIAL) {
+		    settings[i].type == SET_DISK_PATH || settings[i].type == SET_SERIAL ||
+		    settings[i].type == SET_MAC || settings[i].type == SET_STRING) {
 			char **field = (char **)((char *)cfg + settings[i].offset);
 			free(*field);
 			*field = NULL;
@@ -276,13 +293,14 @@ static void unknown_section_error(const char *section, char *err, size_t errlen)
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		if (i > 0 && strcmp(settings[i].section, settings[i - 1].section) == 0)
 			continue;
-		if (strncmp(settings[i].section, "disk", 4) == 0)
-			continue; /* listed once below as a range */
+		if (strncmp(settings[i].section, "disk", 4) == 0 ||
+		    strncmp(settings[i].section, "net", 3) == 0)
+			continue; /* listed once below as ranges */
 		n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", n ? ", " : "",
 				      settings[i].section);
 	}
-	errorf(err, errlen, "unknown section [%s] (known: %s, disk0..disk%d)", section, known,
-	       MVM_MAX_DISKS - 1);
+	errorf(err, errlen, "unknown section [%s] (known: %s, disk0..disk%d, net0..net%d)", section,
+	       known, MVM_MAX_DISKS - 1, MVM_MAX_NICS - 1);
 }
 
 static const struct setting *find_setting(const char *section, const char *key, char *err,
@@ -380,11 +398,44 @@ static int apply_setting(struct mvm_config *cfg, const struct setting *s, const 
 			return -EINVAL;
 		}
 		return set_string(field, value, true);
+	case SET_STRING:
+		return set_string(field, value, true);
+	case SET_MAC: {
+		unsigned b[6];
+		char tail;
+		if (value[0] && (sscanf(value, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+					&b[4], &b[5], &tail) != 6 ||
+				 strlen(value) != 17 || (b[0] & 1))) {
+			snprintf(why, whylen,
+				 "not a unicast MAC address (use six hex bytes, e.g. "
+				 "52:54:00:12:34:56)");
+			return -EINVAL;
+		}
+		return set_string(field, value, true);
+	}
+	case SET_RATE:
+		ret = mvm_parse_size(value, &n);
+		if (ret < 0) {
+			snprintf(why, whylen,
+				 "not a rate (bytes per second with an optional K, M or G suffix; "
+				 "0 = unlimited)");
+			return -EINVAL;
+		}
+		*(uint64_t *)field = n;
+		return 0;
+	case SET_NET_BACKEND:
 	case SET_ENUM: {
 		char known[128] = "";
 		for (int i = 0; s->names[i]; i++) {
 			if (strcasecmp(value, s->names[i]) == 0) {
 				*(int *)field = i;
+				if (s->type == SET_NET_BACKEND) {
+					unsigned index = (unsigned)((s->offset -
+								     FIELD(nets[0].backend)) /
+								    sizeof(struct mvm_net_config));
+					if (i != MVM_NET_NONE && cfg->nnets < index + 1)
+						cfg->nnets = index + 1;
+				}
 				return 0;
 			}
 			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
@@ -762,6 +813,29 @@ int mvm_config_validate(const struct mvm_config *cfg, char *err, size_t errlen)
 			       "[disk%u] has no path, but a later disk is set (disks are "
 			       "numbered from disk0 without gaps)",
 			       i);
+			return -EINVAL;
+		}
+	}
+	for (unsigned i = 0; i < cfg->nnets && i < MVM_MAX_NICS; i++) {
+		const struct mvm_net_config *net = &cfg->nets[i];
+		if (net->backend == MVM_NET_NONE) {
+			errorf(err, errlen,
+			       "[net%u] has no backend, but a later NIC is set (NICs are numbered "
+			       "from net0 without gaps)",
+			       i);
+			return -EINVAL;
+		}
+		if (net->backend == MVM_NET_TAP && (!net->tap || !net->tap[0])) {
+			errorf(err, errlen, "[net%u] backend = tap needs tap = NAME", i);
+			return -EINVAL;
+		}
+		if (net->backend == MVM_NET_TAP && strlen(net->tap) >= 16) {
+			errorf(err, errlen, "[net%u] tap = \"%s\": interface names are at most 15 bytes",
+			       i, net->tap);
+			return -EINVAL;
+		}
+		if (net->backend != MVM_NET_USER && net->hostfwd) {
+			errorf(err, errlen, "[net%u] hostfwd needs backend = user", i);
 			return -EINVAL;
 		}
 	}

@@ -83,6 +83,10 @@ static void usage(FILE *out)
 		"                              bzImage's kernel (default auto = host) [boot] decompress\n"
 		"      --disk PATH[,ro][,serial=ID][,cache=writeback|none|unsafe]\n"
 		"                            a virtio-blk disk; repeatable: vda, vdb, ... [diskN]\n"
+		"      --net tap=NAME[,mac=MAC] | user[,hostfwd=tcp:127.0.0.1:2222-:22]...\n"
+		"                            a virtio-net NIC; repeatable: eth0, ...      [netN]\n"
+		"      --rng on|off[,rate=BYTES_PER_SEC]\n"
+		"                            virtio-rng (default on, unlimited)          [rng]\n"
 		"      --console-log FILE    copy guest output to FILE           [console] log\n"
 		"                              (created or truncated)\n"
 		"      --no-console-stdout   do not copy guest output to stdout  [console] stdout\n"
@@ -302,6 +306,82 @@ static void apply_disk(struct mvm_config *cfg, const char *spec)
 	free(copy);
 }
 
+/* Sets one key of a numbered section, or fails naming the flag. */
+static void set_or_fail(struct mvm_config *cfg, const char *flag, const char *spec,
+			const char *section, const char *key, const char *value)
+{
+	char err[512];
+
+	if (mvm_config_set(cfg, section, key, value, err, sizeof(err)) < 0)
+		fail("%s %s: %s", flag, spec, setting_reason(err));
+}
+
+/*
+ * --net tap=NAME[,mac=MAC] | --net user[,hostfwd=RULE]...[,mac=MAC]: the next
+ * [netN] after those of the --config file.
+ */
+static void apply_net(struct mvm_config *cfg, const char *spec)
+{
+	char section[16], *copy, *opt, *save = NULL, *fwd = NULL;
+	unsigned index = cfg->nnets;
+
+	if (index >= MVM_MAX_NICS)
+		fail("--net %s: too many NICs (at most %d)", spec, MVM_MAX_NICS);
+	snprintf(section, sizeof(section), "net%u", index);
+	copy = strdup(spec);
+	if (!copy)
+		fail("out of memory");
+	for (opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(opt, '=');
+		const char *value = eq ? eq + 1 : "";
+		if (eq)
+			*eq = '\0';
+		if (strcmp(opt, "user") == 0 && !eq) {
+			set_or_fail(cfg, "--net", spec, section, "backend", "user");
+		} else if (strcmp(opt, "tap") == 0 && eq) {
+			set_or_fail(cfg, "--net", spec, section, "backend", "tap");
+			set_or_fail(cfg, "--net", spec, section, "tap", value);
+		} else if (strcmp(opt, "mac") == 0 && eq) {
+			set_or_fail(cfg, "--net", spec, section, "mac", value);
+		} else if (strcmp(opt, "hostfwd") == 0 && eq) {
+			/* Repeatable: the rules are joined with ',' as [netN] hostfwd has them. */
+			char *joined;
+			if (asprintf(&joined, "%s%s%s", fwd ? fwd : "", fwd ? "," : "", value) < 0)
+				fail("out of memory");
+			free(fwd);
+			fwd = joined;
+		} else {
+			fail_usage("--net %s: expected tap=NAME[,mac=MAC] or "
+				   "user[,hostfwd=tcp:HOSTADDR:PORT-:PORT]...[,mac=MAC]",
+				   spec);
+		}
+	}
+	if (cfg->nnets <= index)
+		fail_usage("--net %s: say tap=NAME or user first", spec);
+	if (fwd)
+		set_or_fail(cfg, "--net", spec, section, "hostfwd", fwd);
+	free(fwd);
+	free(copy);
+}
+
+/* --rng on|off[,rate=BYTES_PER_SEC] (or just rate=...). */
+static void apply_rng(struct mvm_config *cfg, const char *spec)
+{
+	char *copy = strdup(spec), *opt, *save = NULL;
+
+	if (!copy)
+		fail("out of memory");
+	for (opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		if (strcmp(opt, "on") == 0 || strcmp(opt, "off") == 0)
+			set_or_fail(cfg, "--rng", spec, "rng", "enabled", opt);
+		else if (strncmp(opt, "rate=", 5) == 0)
+			set_or_fail(cfg, "--rng", spec, "rng", "rate", opt + 5);
+		else
+			fail_usage("--rng %s: expected on, off or rate=BYTES_PER_SEC", spec);
+	}
+	free(copy);
+}
+
 enum long_only_option {
 	OPT_KERNEL = 256,
 	OPT_INITRD,
@@ -318,6 +398,8 @@ enum long_only_option {
 	OPT_CPU_TEMPLATE,
 	OPT_DECOMPRESS,
 	OPT_DISK,
+	OPT_NET,
+	OPT_RNG,
 };
 
 static const struct option long_options[] = {
@@ -337,6 +419,8 @@ static const struct option long_options[] = {
     {"cpu-template", required_argument, NULL, OPT_CPU_TEMPLATE},
     {"decompress", required_argument, NULL, OPT_DECOMPRESS},
     {"disk", required_argument, NULL, OPT_DISK},
+    {"net", required_argument, NULL, OPT_NET},
+    {"rng", required_argument, NULL, OPT_RNG},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -412,6 +496,12 @@ static void parse_args(int argc, char **argv, struct mvm_config *cfg)
 		case OPT_DISK:
 			pending[npending++] = (struct pending){.flag = "--disk", .value = optarg};
 			continue;
+		case OPT_NET:
+			pending[npending++] = (struct pending){.flag = "--net", .value = optarg};
+			continue;
+		case OPT_RNG:
+			pending[npending++] = (struct pending){.flag = "--rng", .value = optarg};
+			continue;
 		case ':':
 			fail_usage("option '%s' needs an argument", bad);
 		case '?':
@@ -446,6 +536,10 @@ static void parse_args(int argc, char **argv, struct mvm_config *cfg)
 	for (size_t i = 0; i < npending; i++) {
 		if (pending[i].flag && strcmp(pending[i].flag, "--disk") == 0)
 			apply_disk(cfg, pending[i].value);
+		else if (pending[i].flag && strcmp(pending[i].flag, "--net") == 0)
+			apply_net(cfg, pending[i].value);
+		else if (pending[i].flag && strcmp(pending[i].flag, "--rng") == 0)
+			apply_rng(cfg, pending[i].value);
 		else if (pending[i].flag)
 			apply_flag(cfg, &pending[i]);
 		else

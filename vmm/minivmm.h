@@ -33,6 +33,7 @@
 #define MVM_KICK_SIGNAL (SIGRTMIN + 3)
 
 #define MVM_MAX_DISKS 8
+#define MVM_MAX_NICS  4
 
 enum mvm_log_level {
 	MVM_LOG_ERROR = 0,
@@ -53,6 +54,19 @@ struct mvm_disk_config {
 	bool read_only;
 	char *serial; /* up to 20 bytes (VIRTIO_BLK_ID_BYTES); NULL: none */
 	enum mvm_disk_cache cache;
+};
+
+enum mvm_net_backend {
+	MVM_NET_NONE = 0,
+	MVM_NET_TAP,  /* a host TAP device (existing, or created when privileged) */
+	MVM_NET_USER, /* user-mode networking through libslirp: no root, no host setup */
+};
+
+struct mvm_net_config {
+	enum mvm_net_backend backend;
+	char *tap;     /* MVM_NET_TAP: interface name */
+	char *mac;     /* "52:54:00:12:34:56"; NULL: a stable default per VM and index */
+	char *hostfwd; /* MVM_NET_USER: "tcp:127.0.0.1:2222-:22,udp:..." or NULL */
 };
 
 /* Which CPUID the guest sees (README "CPU templates"). */
@@ -82,6 +96,12 @@ struct mvm_config {
 	/* [disk0] .. [disk7], or --disk (repeatable): vda, vdb, ... in order */
 	struct mvm_disk_config disks[MVM_MAX_DISKS];
 	unsigned ndisks;
+	/* [net0] .. [net3], or --net (repeatable): eth0, eth1, ... in order */
+	struct mvm_net_config nets[MVM_MAX_NICS];
+	unsigned nnets;
+	/* [rng] */
+	bool rng;               /* virtio-rng (default true) */
+	uint64_t rng_rate;      /* bytes per second the guest may take; 0 = unlimited */
 	/* [console] */
 	char *console_log;   /* optional file receiving all guest serial output */
 	bool console_stdout; /* copy guest serial output to stdout (default true) */

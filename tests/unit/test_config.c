@@ -205,7 +205,7 @@ START_TEST(unknown_section_and_key)
 	ck_assert_int_eq(set("vm", "memory", "1G"), -EINVAL);
 	ck_assert_str_eq(err, "unknown key \"memory\" in section [vm] (known: cpus, mem, cpu_template)");
 	ck_assert_int_eq(set("foo", "cpus", "1"), -EINVAL);
-	ck_assert_str_eq(err, "unknown section [foo] (known: vm, boot, console, run, disk0..disk7)");
+	ck_assert_str_eq(err, "unknown section [foo] (known: vm, boot, console, run, rng, disk0..disk7, net0..net3)");
 	ck_assert_int_eq(set("console", "", "1"), -EINVAL);
 	ck_assert_str_eq(err, "unknown key \"\" in section [console] (known: log, stdout, stdin)");
 	ck_assert_int_eq(set("run", "cpus", "1"), -EINVAL);
@@ -461,9 +461,9 @@ START_TEST(ini_errors)
 	expect_ini_error("[vm]\nmemory = 1G\n", -EINVAL,
 			 ": unknown key \"memory\" in section [vm] (known: cpus, mem, cpu_template)");
 	expect_ini_error("[vm]\ncpus = 1\n[foo]\nbar = 1\n", -EINVAL,
-			 ": unknown section [foo] (known: vm, boot, console, run, disk0..disk7)");
+			 ": unknown section [foo] (known: vm, boot, console, run, rng, disk0..disk7, net0..net3)");
 	expect_ini_error("[vm]\n[empty]\n", -EINVAL,
-			 ": unknown section [empty] (known: vm, boot, console, run, disk0..disk7)");
+			 ": unknown section [empty] (known: vm, boot, console, run, rng, disk0..disk7, net0..net3)");
 	expect_ini_error("cpus = 2\n[vm]\n", -EINVAL,
 			 ":1: key \"cpus\" is outside any section (put it under [vm], [boot], "
 			 "[console] or [run])");
