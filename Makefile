@@ -5,10 +5,11 @@ CC      ?= gcc
 BUILD   ?= build
 V_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -Wmissing-prototypes -Wstrict-prototypes -fno-strict-aliasing \
-	    -D_GNU_SOURCE -I. -I/usr/include/iniparser -MMD -MP
+	    -D_GNU_SOURCE -DMINIVMM_HAVE_SLIRP -I. -I/usr/include/iniparser -MMD -MP
 CFLAGS  ?=
-# Kernel payload decompressors (boot/decompress.c): zlib, liblzma, liblz4, libzstd, libbz2.
-LIBS    := -liniparser -lpthread -lz -llzma -llz4 -lzstd -lbz2
+# Kernel payload decompressors (boot/decompress.c): zlib, liblzma, liblz4, libzstd, libbz2;
+# user-mode networking (devices/net_slirp.c): libslirp.
+LIBS    := -liniparser -lpthread -lz -llzma -llz4 -lzstd -lbz2 -lslirp
 
 LIB_SRCS  := $(sort $(filter-out vmm/main.c,$(wildcard vmm/*.c devices/*.c boot/*.c)))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)

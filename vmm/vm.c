@@ -29,6 +29,7 @@
 #include "devices/serial8250.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_mmio.h"
+#include "devices/virtio_net.h"
 #include "vmm/cpu_template.h"
 #include "vmm/vcpu.h"
 
@@ -391,6 +392,60 @@ static int create_disks(struct vm *vm, const struct mvm_config *cfg, struct vmm_
 	return 0;
 }
 
+static void destroy_net(void *dev)
+{
+	virtio_net_destroy(dev);
+}
+
+/*
+ * A stable identity for default MAC addresses: the same kernel and first
+ * disk give the same MACs run after run, different VMs different ones.
+ */
+static uint32_t vm_identity_hash(const struct mvm_config *cfg)
+{
+	const char *parts[] = {cfg->kernel, cfg->ndisks ? cfg->disks[0].path : ""};
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		for (const char *p = parts[i] ? parts[i] : ""; *p; p++)
+			h = (h ^ (uint8_t)*p) * 16777619u;
+	return h;
+}
+
+static int create_nics(struct vm *vm, const struct mvm_config *cfg, struct vmm_err *err)
+{
+	for (unsigned i = 0; i < cfg->nnets; i++) {
+		const struct mvm_net_config *nc = &cfg->nets[i];
+		struct virtio_net_params params = {
+			.backend = nc->backend == MVM_NET_TAP ? NET_BACKEND_TAP : NET_BACKEND_USER,
+			.tap_name = nc->tap,
+			.hostfwd = nc->hostfwd,
+			.index = i,
+			.vm_id = vm_identity_hash(cfg),
+		};
+		struct virtio_net *net;
+		int ret;
+
+		if (nc->mac && nc->mac[0]) {
+			if (virtio_net_parse_mac(nc->mac, params.mac) < 0)
+				return vmm_errf(err, -EINVAL, "[net%u] mac = \"%s\": not a MAC", i,
+						nc->mac);
+			params.mac_set = true;
+		}
+		ret = virtio_net_create(&net, &params, vm->loop, &vm->log, err);
+		if (ret < 0)
+			return ret;
+		ret = add_virtio_device(vm, virtio_net_device_ops(net), net, destroy_net, err);
+		if (ret < 0)
+			return ret;
+		log_info(&vm->log, "eth%u: %s%s at 0x%" PRIx64 " GSI %u", i,
+			 nc->backend == MVM_NET_TAP ? "tap " : "user-mode networking",
+			 nc->backend == MVM_NET_TAP ? nc->tap : "", vm->virtio[vm->nvirtio - 1].base,
+			 vm->virtio[vm->nvirtio - 1].gsi);
+	}
+	return 0;
+}
+
 static void destroy_devices(struct vm *vm)
 {
 	destroy_virtio_devices(vm);
@@ -556,6 +611,8 @@ int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err
 	if ((ret = create_devices(vm, err)) < 0)
 		goto fail;
 	if ((ret = create_disks(vm, cfg, err)) < 0)
+		goto fail;
+	if ((ret = create_nics(vm, cfg, err)) < 0)
 		goto fail;
 	if ((ret = load_kernel(vm, cfg, err)) < 0)
 		goto fail;
