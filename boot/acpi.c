@@ -238,6 +238,26 @@ static void dsdt_com1(struct aml_buf *b)
 	aml_end(b, dev);
 }
 
+/*
+ * The MC146818 CMOS clock (devices/cmos_rtc.c).  With a hardware-reduced
+ * FADT Linux's rtc_cmos driver finds the clock only through PNP0B00; we do
+ * not raise IRQ 8 (no alarms or update interrupts), so _CRS has the ports
+ * alone and the driver runs without an interrupt.
+ */
+static void dsdt_rtc(struct aml_buf *b)
+{
+	size_t dev, crs;
+
+	dev = aml_device_begin(b, "RTC_");
+	aml_name(b, "_HID");
+	aml_eisaid(b, "PNP0B00");
+	aml_name(b, "_CRS");
+	crs = aml_restemplate_begin(b);
+	aml_res_io(b, CMOS_INDEX_PORT, CMOS_INDEX_PORT, 1, 2);
+	aml_restemplate_end(b, crs);
+	aml_end(b, dev);
+}
+
 /* Linux's pvpanic driver (drivers/misc/pvpanic/) binds "QEMU0001" and uses its IO port. */
 static void dsdt_pvpanic(struct aml_buf *b)
 {
@@ -289,6 +309,7 @@ static int build_dsdt_aml(struct aml_buf *b, const struct acpi_config *cfg)
 
 	sb = aml_scope_begin(b, "\\_SB_");
 	dsdt_com1(b);
+	dsdt_rtc(b);
 	if (cfg->pvpanic)
 		dsdt_pvpanic(b);
 	for (i = 0; i < cfg->n_mmio_devices; i++)

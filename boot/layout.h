@@ -21,6 +21,13 @@
 #define EBDA_START      0x9fc00ull /* e820: [EBDA_START, 1 MiB) is reserved */
 #define ACPI_TABLES_ADDR 0xe0000ull /* RSDP first (legacy scan area), then tables */
 #define ACPI_TABLES_END 0x100000ull
+/*
+ * The real-mode reset vector f000:fff0.  We have no firmware, but Linux's
+ * last-resort reboot (machine_real_restart, taken when a hardware-reduced
+ * FADT makes it try EFI first) jumps here; a tiny stub (boot/x86_entry.c)
+ * pulses the i8042 reset line so that reboot ends the run instead of hanging.
+ */
+#define RESET_VECTOR_ADDR 0xffff0ull
 #define KERNEL_LOAD_ADDR 0x100000ull /* default for non-relocatable bzImages */
 #define HIMEM_START     0x100000ull
 

@@ -143,3 +143,21 @@ int x86_setup_entry(struct guest_mem *gm, const struct boot_entry *entry, struct
 		regs->rbx = entry->boot_info;
 	return 0;
 }
+
+int x86_write_reset_stub(struct guest_mem *gm)
+{
+	/*
+	 * Real mode, 16-bit code: mov al, 0xfe; out 0x64, al (i8042 "pulse
+	 * reset line": the VMM ends the run as a reboot); then hlt forever in
+	 * case the write is ignored.
+	 */
+	static const uint8_t stub[] = {
+		0xb0, 0xfe,       /* mov al, 0xfe */
+		0xe6, 0x64,       /* out 0x64, al */
+		0xf4,             /* hlt */
+		0xeb, 0xfd,       /* jmp to the hlt */
+	};
+	_Static_assert(RESET_VECTOR_ADDR + sizeof(stub) <= 0x100000, "stub crosses 1 MiB");
+
+	return gm_write(gm, RESET_VECTOR_ADDR, stub, sizeof(stub));
+}

@@ -62,4 +62,7 @@ void x86_gdt_to_kvm_segment(uint64_t desc, uint16_t selector, struct kvm_segment
 int x86_setup_entry(struct guest_mem *gm, const struct boot_entry *entry, struct kvm_regs *regs,
 		    struct kvm_sregs *sregs);
 
+/* Writes the reset-vector stub at RESET_VECTOR_ADDR (boot/layout.h); -EFAULT if not RAM. */
+int x86_write_reset_stub(struct guest_mem *gm);
+
 #endif

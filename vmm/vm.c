@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "boot/acpi.h"
+#include "boot/x86_entry.h"
 #include "boot/layout.h"
 #include "devices/acpi_pm.h"
 #include "devices/cmos_rtc.h"
@@ -512,6 +513,8 @@ static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 	ret = acpi_build(&vm->mem, &acpi, &vm->rsdp_addr, err);
 	if (ret < 0)
 		return ret;
+	if (x86_write_reset_stub(&vm->mem) < 0)
+		return vmm_errf(err, -EFAULT, "cannot write the reset-vector stub");
 	req.acpi_rsdp_addr = vm->rsdp_addr;
 	cmdline = build_cmdline(vm, cfg->cmdline ? cfg->cmdline : "console=ttyS0");
 	if (!cmdline)

@@ -5,6 +5,8 @@
  * segment registers, and regs/sregs are checked per mode.
  */
 #include <check.h>
+
+#define I8042_RESET_CMD_FOR_TEST 0xfe
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -255,6 +257,34 @@ START_TEST(efault_without_low_memory)
 }
 END_TEST
 
+START_TEST(reset_stub_pulses_i8042_reset)
+{
+	struct guest_mem gm = {0};
+	uint8_t *ram = calloc(1, 0x100000);
+	const uint8_t *stub = ram + RESET_VECTOR_ADDR;
+
+	ck_assert_int_eq(gm_add_region(&gm, 0, 0x100000, ram), 0);
+	ck_assert_int_eq(x86_write_reset_stub(&gm), 0);
+	/* mov al, 0xfe; out 0x64, al: the i8042 reset command. */
+	ck_assert_uint_eq(stub[0], 0xb0);
+	ck_assert_uint_eq(stub[1], I8042_RESET_CMD_FOR_TEST);
+	ck_assert_uint_eq(stub[2], 0xe6);
+	ck_assert_uint_eq(stub[3], I8042_CMD_PORT);
+	ck_assert_uint_eq(stub[4], 0xf4);
+	/* The jmp goes back to the hlt. */
+	ck_assert_uint_eq(stub[5], 0xeb);
+	ck_assert_int_eq(7 + (int8_t)stub[6], 4);
+	free(ram);
+
+	/* No RAM at the reset vector: an error, not a crash. */
+	struct guest_mem small = {0};
+	uint8_t *tiny = calloc(1, 0x10000);
+	ck_assert_int_eq(gm_add_region(&small, 0, 0x10000, tiny), 0);
+	ck_assert_int_eq(x86_write_reset_stub(&small), -EFAULT);
+	free(tiny);
+}
+END_TEST
+
 Suite *x86_entry_suite(void)
 {
 	Suite *s = suite_create("x86_entry");
@@ -265,6 +295,7 @@ Suite *x86_entry_suite(void)
 	tcase_add_test(tc, pvh32_state);
 	tcase_add_test(tc, gdt_encoding_round_trip);
 	tcase_add_test(tc, efault_without_low_memory);
+	tcase_add_test(tc, reset_stub_pulses_i8042_reset);
 	suite_add_tcase(s, tc);
 	return s;
 }
