@@ -19,7 +19,7 @@ INTEG_SRCS := $(sort $(wildcard tests/integration/*.c))
 INTEG_OBJS := $(INTEG_SRCS:%.c=$(BUILD)/%.o)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
-.PHONY: all check test asan guests clean format bench
+.PHONY: all check test asan guests clean format bench hostvm-test
 all: $(BUILD)/minivmm $(BUILD)/libminivmm.a
 
 $(BUILD)/%.o: %.c
@@ -78,6 +78,11 @@ test: all $(BUILD)/unit-tests $(BUILD)/integration-tests $(BUILD)/tools/acpi_dum
 
 bench: all guests
 	bench/run
+
+# The integration tests and real-Linux boots inside the SVM test host
+# (tests/hostvm/README.md): a hardware-style KVM under QEMU's emulator.
+hostvm-test: all $(BUILD)/integration-tests guests
+	tests/hostvm/suite
 
 format:
 	clang-format -i $(wildcard vmm/*.[ch] devices/*.[ch] boot/*.[ch] tests/unit/*.[ch] tests/integration/*.[ch] tests/guests/*.[ch] tests/guests/lib/*.[ch])

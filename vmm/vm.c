@@ -31,6 +31,7 @@
 #include "devices/virtio_blk.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
+#include "devices/virtio_rng.h"
 #include "vmm/cpu_template.h"
 #include "vmm/vcpu.h"
 
@@ -447,6 +448,29 @@ static int create_nics(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 	return 0;
 }
 
+static void destroy_rng(void *dev)
+{
+	virtio_rng_destroy(dev);
+}
+
+static int create_rng(struct vm *vm, const struct mvm_config *cfg, struct vmm_err *err)
+{
+	struct virtio_rng *rng;
+	int ret;
+
+	if (!cfg->rng)
+		return 0;
+	ret = virtio_rng_create(&rng, cfg->rng_rate, vm->loop, &vm->log, err);
+	if (ret < 0)
+		return ret;
+	ret = add_virtio_device(vm, &virtio_rng_ops, rng, destroy_rng, err);
+	if (ret < 0)
+		return ret;
+	log_debug(&vm->log, "virtio-rng at 0x%" PRIx64 " GSI %u, %s", vm->virtio[vm->nvirtio - 1].base,
+		  vm->virtio[vm->nvirtio - 1].gsi, cfg->rng_rate ? "rate-limited" : "unlimited");
+	return 0;
+}
+
 static void destroy_devices(struct vm *vm)
 {
 	destroy_virtio_devices(vm);
@@ -616,6 +640,8 @@ int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err
 	if ((ret = create_disks(vm, cfg, err)) < 0)
 		goto fail;
 	if ((ret = create_nics(vm, cfg, err)) < 0)
+		goto fail;
+	if ((ret = create_rng(vm, cfg, err)) < 0)
 		goto fail;
 	if ((ret = load_kernel(vm, cfg, err)) < 0)
 		goto fail;

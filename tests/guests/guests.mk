@@ -9,7 +9,7 @@ GUEST_OBJCOPY ?= objcopy
 GUEST_SRC     := tests/guests
 GUEST_OUT     := $(BUILD)/guests
 GUEST_NAMES   := boot_info exit_status poweroff reset panic hang echo bad_io emulation virtio_blk \
-		 virtio_hostile
+		 virtio_hostile virtio_rng
 
 # Freestanding kernel-mode code: no SSE (nobody enables it), no red zone
 # (exceptions push onto the stack), absolute addresses (linked at 1 MiB).
