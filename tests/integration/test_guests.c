@@ -94,8 +94,17 @@ START_TEST(cmdline_round_trips)
 	struct run_result r;
 	const char *cmdline = "console=ttyS0 quiet minivmm.test=\"a b\" x=1";
 	char expect[256];
-	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--cmdline", cmdline);
+
+	/* Exactly the user's command line when there are no virtio devices... */
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--cmdline", cmdline, "--rng", "off");
 	snprintf(expect, sizeof(expect), "cmdline=%s\n", cmdline);
+	ck_assert_status(&r, 0);
+	ck_assert_output_has(&r, expect);
+	run_result_free(&r);
+	/* ...and one virtio_mmio.device= entry per device, from the slot table. */
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--cmdline", cmdline);
+	snprintf(expect, sizeof(expect), "cmdline=%s virtio_mmio.device=4K@0xd0000000:5\n",
+		 cmdline);
 	ck_assert_status(&r, 0);
 	ck_assert_output_has(&r, expect);
 	run_result_free(&r);

@@ -158,16 +158,30 @@ static pid_t start_holder(const char *disk)
 	return pid;
 }
 
-/* Runs a second VMM on `disk` until it is refused (or 5 s pass); returns its result. */
-static void run_until_refused(struct run_result *r, const char *disk)
+/*
+ * Waits until some process holds an OFD lock on `path` (the holder VMM is
+ * up).  Probing with another VMM instead would race: the probe could take
+ * the lock first and make the holder fail.
+ */
+static bool wait_for_lock(const char *path)
 {
-	for (int tries = 0; tries < 50; tries++) {
-		RUN(r, NULL, "--kernel", guest_path("boot_info", 1), "--disk", disk);
-		if (r->status == 125 || tries == 49)
-			return;
-		run_result_free(r);
-		usleep(100 * 1000);
+	for (int tries = 0; tries < 200; tries++) {
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+		int fd = open(path, O_RDONLY);
+		bool locked = fd >= 0 && fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+		if (fd >= 0)
+			close(fd);
+		if (locked)
+			return true;
+		usleep(50 * 1000);
 	}
+	return false;
+}
+
+static void run_until_refused(struct run_result *r, const char *img, const char *disk)
+{
+	ck_assert_msg(wait_for_lock(img), "the holder VMM never locked %s", img);
+	RUN(r, NULL, "--kernel", guest_path("boot_info", 1), "--disk", disk);
 }
 
 START_TEST(second_vmm_on_same_image_is_refused)
@@ -181,7 +195,7 @@ START_TEST(second_vmm_on_same_image_is_refused)
 	snprintf(ro, sizeof(ro), "%s,ro", img);
 
 	holder = start_holder(img);
-	run_until_refused(&r, img);
+	run_until_refused(&r, img, img);
 	ck_assert_status(&r, 125);
 	ck_assert_stderr_has(&r, "in use");
 	run_result_free(&r);
@@ -195,7 +209,7 @@ START_TEST(second_vmm_on_same_image_is_refused)
 
 	/* Two read-only users share the image. */
 	holder = start_holder(ro);
-	usleep(300 * 1000);
+	ck_assert(wait_for_lock(img));
 	RUN(&r, NULL, "--kernel", guest_path("boot_info", 1), "--disk", ro);
 	ck_assert_status(&r, 0);
 	run_result_free(&r);
