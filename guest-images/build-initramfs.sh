@@ -1,7 +1,10 @@
 #!/bin/sh
-# Builds a tiny initramfs for Linux guests: busybox-static and an /init that
+# Builds a tiny initramfs for Linux guests: busybox-static and, as /init,
+# guest-images/init.sh (shared with build-rootfs.sh's root file system), which
 #   - prints "minivmm-initramfs: up" (the marker a test or benchmark waits for),
 #     then "nproc=N", the MemTotal line of /proc/meminfo and "cmdline=...";
+#   - with `root=/dev/vda` (or `minivmm.root=`) loads the virtio modules, mounts
+#     that disk and switch_roots to its /sbin/init (see init.sh);
 #   - runs the command given on the kernel command line as `run=...` (if any;
 #     no spaces: use ${IFS} or a script);
 #   - ends as `minivmm.action=` says: poweroff (default, ACPI S5), reboot
@@ -13,7 +16,7 @@
 # Usage: guest-images/build-initramfs.sh [-o OUTPUT] [-m KERNEL_DIR]
 #   OUTPUT      default guest-images/out/initramfs.cpio.gz (gzip-compressed newc cpio)
 #   KERNEL_DIR  a directory from fetch-debian-kernel.sh (modules/, modules.load):
-#               its modules go into /modules for the pvpanic action
+#               its modules go into /modules for the pvpanic action and root=
 # Needs: busybox-static, cpio, gzip (Debian packages).  Does not need root.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,40 +58,7 @@ if [ -n "$kdir" ]; then
 	cp "$kdir"/modules/*.ko "$root/modules/" 2>/dev/null || true
 	cp "$kdir/modules.load" "$root/modules.load"
 fi
-cat > "$root/init" <<'INIT'
-#!/bin/sh
-export PATH=/bin
-/bin/busybox --install -s /bin
-mount -t devtmpfs dev /dev
-# The archive has no /dev/console (built without root): open it now.
-exec </dev/console >/dev/console 2>&1
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-echo "minivmm-initramfs: up"
-echo "nproc=$(nproc)"
-grep MemTotal /proc/meminfo
-echo "cmdline=$(cat /proc/cmdline)"
-arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p" | tail -1; }
-cmd=$(arg run)
-[ -n "$cmd" ] && sh -c "$cmd"
-action=$(arg minivmm.action)
-echo "minivmm-initramfs: action ${action:-poweroff}"
-case ${action:-poweroff} in
-poweroff) poweroff -f ;;
-reboot) reboot -f ;;
-panic) echo c > /proc/sysrq-trigger ;;
-pvpanic)
-	for m in $(cat /modules.load 2>/dev/null); do insmod "/modules/$m"; done
-	echo c > /proc/sysrq-trigger ;;
-exit:*)
-	n=${action#exit:}
-	[ -e /dev/port ] || echo "minivmm-initramfs: no /dev/port (kernel without CONFIG_DEVPORT)"
-	printf "\\$(printf %o "$n")" | dd of=/dev/port bs=1 seek=244 2>/dev/null ;;
-none) ;;
-*) echo "minivmm-initramfs: unknown action $action" ;;
-esac
-while :; do sleep 3600; done
-INIT
+cp "$here/init.sh" "$root/init"
 chmod +x "$root/init"
 mkdir -p "$(dirname "$out")"
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9) > "$out.tmp"

@@ -33,7 +33,7 @@ done
 modules_for() {
 	case $1 in
 	generic) echo "virtio_ring virtio virtio_mmio netfs fscache 9pnet 9pnet_virtio 9p overlay irqbypass ccp kvm kvm-amd" ;;
-	cloud) echo "pvpanic-mmio" ;;
+	cloud) echo "pvpanic-mmio virtio_mmio virtio_blk" ;;
 	esac
 }
 

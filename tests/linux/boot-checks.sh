@@ -129,7 +129,10 @@ expect_status poweroff 0 "ACPI S5 power-off"
 expect poweroff "reached /init" '^minivmm-initramfs: up'
 expect poweroff "nproc is --cpus (2)" '^nproc=2$'
 expect_memtotal poweroff 512
-expect poweroff "command line echoed" "Command line: $cmdline\$"
+# minivmm appends one virtio_mmio.device= entry per virtio device: here the
+# default virtio-rng in slot 0.
+expect poweroff "command line echoed, with the virtio-mmio entry" \
+	"Command line: $cmdline virtio_mmio.device=4K@0xd0000000:5\$"
 expect poweroff "e820: low RAM below the EBDA" "BIOS-e820: \[mem $(hex16 0)-$(hex16 0x9fbff)\] usable"
 expect poweroff "e820: EBDA..1 MiB reserved" "BIOS-e820: \[mem $(hex16 0x9fc00)-$(hex16 0xfffff)\] reserved"
 expect poweroff "e820: RAM from 1 MiB to --mem" "BIOS-e820: \[mem $(hex16 0x100000)-$(hex16 $((512 * 1024 * 1024 - 1)))\] usable"
