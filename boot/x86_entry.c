@@ -152,10 +152,10 @@ int x86_write_reset_stub(struct guest_mem *gm)
 	 * case the write is ignored.
 	 */
 	static const uint8_t stub[] = {
-		0xb0, 0xfe,       /* mov al, 0xfe */
-		0xe6, 0x64,       /* out 0x64, al */
-		0xf4,             /* hlt */
-		0xeb, 0xfd,       /* jmp to the hlt */
+	    0xb0, 0xfe, /* mov al, 0xfe */
+	    0xe6, 0x64, /* out 0x64, al */
+	    0xf4,	/* hlt */
+	    0xeb, 0xfd, /* jmp to the hlt */
 	};
 	_Static_assert(RESET_VECTOR_ADDR + sizeof(stub) <= 0x100000, "stub crosses 1 MiB");
 

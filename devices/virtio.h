@@ -31,11 +31,12 @@ struct virtio_transport; /* opaque to devices */
  */
 
 struct virtio_device_ops {
-	const char *name;      /* "virtio-blk" */
-	uint32_t device_id;    /* VIRTIO_ID_BLOCK, ... */
-	unsigned nqueues;      /* <= VIRTIO_MAX_QUEUES */
-	uint64_t features;     /* device feature bits offered (VERSION_1 etc. are added by the transport) */
-	uint32_t config_size;  /* bytes of device config space */
+	const char *name;   /* "virtio-blk" */
+	uint32_t device_id; /* VIRTIO_ID_BLOCK, ... */
+	unsigned nqueues;   /* <= VIRTIO_MAX_QUEUES */
+	uint64_t
+	    features; /* device feature bits offered (VERSION_1 etc. are added by the transport) */
+	uint32_t config_size; /* bytes of device config space */
 	/* Config space access; offset + len <= config_size is checked by the transport. */
 	void (*config_read)(void *dev, uint32_t offset, void *data, uint32_t len);
 	void (*config_write)(void *dev, uint32_t offset, const void *data, uint32_t len);

@@ -21,7 +21,7 @@
 struct virtio_mmio_env {
 	const struct guest_mem *mem;
 	const struct logger *log;
-	struct irq_line irq; /* pulsed (irq_line_pulse) for used-ring and config interrupts */
+	struct irq_line irq;  /* pulsed (irq_line_pulse) for used-ring and config interrupts */
 	struct ev_loop *loop; /* where queue notifications are handled */
 	/*
 	 * Optional: route the driver's QueueNotify writes of value `queue` at

@@ -18,7 +18,7 @@
 
 #include "vmm/memory.h"
 
-#define VIRTQ_MAX_SIZE  256 /* QueueNumMax we offer; a power of 2 */
+#define VIRTQ_MAX_SIZE	256	       /* QueueNumMax we offer; a power of 2 */
 #define VIRTQ_MAX_CHAIN VIRTQ_MAX_SIZE /* a chain can never be longer than the ring */
 
 struct virtq {
@@ -28,13 +28,13 @@ struct virtq {
 	uint64_t desc_gpa;  /* 16-byte aligned, size * 16 bytes */
 	uint64_t avail_gpa; /* 2-byte aligned, 6 + size * 2 bytes */
 	uint64_t used_gpa;  /* 4-byte aligned, 6 + size * 8 bytes */
-	bool event_idx;     /* VIRTIO_RING_F_EVENT_IDX negotiated */
-	bool indirect;      /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	bool event_idx;	    /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool indirect;	    /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	const struct guest_mem *mem;
 
 	/* Device-side state. */
 	uint16_t last_avail_idx; /* next avail entry we will consume */
-	uint16_t used_idx;       /* our copy of used->idx */
+	uint16_t used_idx;	 /* our copy of used->idx */
 	uint16_t signalled_used; /* used_idx when we last interrupted (EVENT_IDX) */
 	bool signalled_used_valid;
 	bool broken; /* a guest error was seen: no more processing until reset */

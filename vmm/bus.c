@@ -21,8 +21,8 @@ void bus_destroy(struct bus *bus)
 	bus->nranges = bus->cap = 0;
 }
 
-int bus_register(struct bus *bus, uint64_t base, uint64_t len, bus_read_fn read,
-		 bus_write_fn write, void *opaque, const char *name)
+int bus_register(struct bus *bus, uint64_t base, uint64_t len, bus_read_fn read, bus_write_fn write,
+		 void *opaque, const char *name)
 {
 	uint64_t end;
 	size_t pos = 0;
@@ -80,8 +80,8 @@ bool bus_dispatch(struct bus *bus, uint64_t addr, void *data, uint32_t len, bool
 		uint64_t n = atomic_fetch_add(&bus->unhandled, 1) + 1;
 		if (!is_write)
 			memset(data, 0xff, len);
-		log_debug(bus->log, "%s: unhandled %s of %u bytes at 0x%" PRIx64 " (%" PRIu64
-				    " so far)",
+		log_debug(bus->log,
+			  "%s: unhandled %s of %u bytes at 0x%" PRIx64 " (%" PRIu64 " so far)",
 			  bus->name, is_write ? "write" : "read", len, addr, n);
 		return false;
 	}

@@ -43,8 +43,8 @@ void bus_init(struct bus *bus, const char *name, const struct logger *log);
 void bus_destroy(struct bus *bus);
 
 /* Returns -EEXIST on overlap, -EINVAL on an empty or wrapping range. */
-int bus_register(struct bus *bus, uint64_t base, uint64_t len, bus_read_fn read,
-		 bus_write_fn write, void *opaque, const char *name);
+int bus_register(struct bus *bus, uint64_t base, uint64_t len, bus_read_fn read, bus_write_fn write,
+		 void *opaque, const char *name);
 
 /*
  * Routes one access.  An access no device claims (or that straddles the end

@@ -45,20 +45,20 @@ enum setting_type {
 	SET_BOOL,
 	SET_SECONDS,
 	SET_LOG_LEVEL,
-	SET_ENUM,      /* one of `names`, stored as an int-sized enum */
-	SET_DISK_PATH, /* a SET_PATH that also makes the disk count cover this disk */
-	SET_SERIAL,    /* a disk serial: at most VIRTIO_BLK_ID_BYTES (20) bytes */
+	SET_ENUM,	 /* one of `names`, stored as an int-sized enum */
+	SET_DISK_PATH,	 /* a SET_PATH that also makes the disk count cover this disk */
+	SET_SERIAL,	 /* a disk serial: at most VIRTIO_BLK_ID_BYTES (20) bytes */
 	SET_NET_BACKEND, /* a SET_ENUM that also makes the NIC count cover this NIC */
-	SET_MAC,       /* "xx:xx:xx:xx:xx:xx", unicast */
-	SET_STRING,    /* free text, empty = unset */
-	SET_RATE,      /* bytes per second with an optional K/M/G suffix; 0 = unlimited */
+	SET_MAC,	 /* "xx:xx:xx:xx:xx:xx", unicast */
+	SET_STRING,	 /* free text, empty = unset */
+	SET_RATE,	 /* bytes per second with an optional K/M/G suffix; 0 = unlimited */
 };
 
 struct setting {
 	const char *section;
 	const char *key;
 	enum setting_type type;
-	size_t offset; /* of the field in struct mvm_config */
+	size_t offset;		  /* of the field in struct mvm_config */
 	const char *const *names; /* SET_ENUM: value i is names[i]; NULL-terminated */
 };
 
@@ -89,16 +89,29 @@ static const struct setting settings[] = {
 	{"disk" #i, "path", SET_DISK_PATH, FIELD(disks[i].path), NULL},                            \
 	    {"disk" #i, "ro", SET_BOOL, FIELD(disks[i].read_only), NULL},                          \
 	    {"disk" #i, "serial", SET_SERIAL, FIELD(disks[i].serial), NULL},                       \
-	    {"disk" #i, "cache", SET_ENUM, FIELD(disks[i].cache), disk_cache_names}
-    DISK_SETTINGS(0), DISK_SETTINGS(1), DISK_SETTINGS(2), DISK_SETTINGS(3),
-    DISK_SETTINGS(4), DISK_SETTINGS(5), DISK_SETTINGS(6), DISK_SETTINGS(7),
+	{                                                                                          \
+		"disk" #i, "cache", SET_ENUM, FIELD(disks[i].cache), disk_cache_names              \
+	}
+    DISK_SETTINGS(0),
+    DISK_SETTINGS(1),
+    DISK_SETTINGS(2),
+    DISK_SETTINGS(3),
+    DISK_SETTINGS(4),
+    DISK_SETTINGS(5),
+    DISK_SETTINGS(6),
+    DISK_SETTINGS(7),
 #undef DISK_SETTINGS
 #define NET_SETTINGS(i)                                                                            \
 	{"net" #i, "backend", SET_NET_BACKEND, FIELD(nets[i].backend), net_backend_names},         \
 	    {"net" #i, "tap", SET_STRING, FIELD(nets[i].tap), NULL},                               \
 	    {"net" #i, "mac", SET_MAC, FIELD(nets[i].mac), NULL},                                  \
-	    {"net" #i, "hostfwd", SET_STRING, FIELD(nets[i].hostfwd), NULL}
-    NET_SETTINGS(0), NET_SETTINGS(1), NET_SETTINGS(2), NET_SETTINGS(3),
+	{                                                                                          \
+		"net" #i, "hostfwd", SET_STRING, FIELD(nets[i].hostfwd), NULL                      \
+	}
+    NET_SETTINGS(0),
+    NET_SETTINGS(1),
+    NET_SETTINGS(2),
+    NET_SETTINGS(3),
 #undef NET_SETTINGS
     {"rng", "enabled", SET_BOOL, FIELD(rng), NULL},
     {"rng", "rate", SET_RATE, FIELD(rng_rate), NULL},
@@ -384,8 +397,8 @@ static int apply_setting(struct mvm_config *cfg, const struct setting *s, const 
 	case SET_PATH:
 		return set_string(field, value, true);
 	case SET_DISK_PATH: {
-		unsigned index = (unsigned)((s->offset - FIELD(disks[0].path)) /
-					    sizeof(struct mvm_disk_config));
+		unsigned index =
+		    (unsigned)((s->offset - FIELD(disks[0].path)) / sizeof(struct mvm_disk_config));
 		ret = set_string(field, value, true);
 		if (ret == 0 && cfg->ndisks < index + 1)
 			cfg->ndisks = index + 1;
@@ -403,8 +416,8 @@ static int apply_setting(struct mvm_config *cfg, const struct setting *s, const 
 	case SET_MAC: {
 		unsigned b[6];
 		char tail;
-		if (value[0] && (sscanf(value, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-					&b[4], &b[5], &tail) != 6 ||
+		if (value[0] && (sscanf(value, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
+					&b[3], &b[4], &b[5], &tail) != 6 ||
 				 strlen(value) != 17 || (b[0] & 1))) {
 			snprintf(why, whylen,
 				 "not a unicast MAC address (use six hex bytes, e.g. "
@@ -430,9 +443,9 @@ static int apply_setting(struct mvm_config *cfg, const struct setting *s, const 
 			if (strcasecmp(value, s->names[i]) == 0) {
 				*(int *)field = i;
 				if (s->type == SET_NET_BACKEND) {
-					unsigned index = (unsigned)((s->offset -
-								     FIELD(nets[0].backend)) /
-								    sizeof(struct mvm_net_config));
+					unsigned index =
+					    (unsigned)((s->offset - FIELD(nets[0].backend)) /
+						       sizeof(struct mvm_net_config));
 					if (i != MVM_NET_NONE && cfg->nnets < index + 1)
 						cfg->nnets = index + 1;
 				}
@@ -830,8 +843,9 @@ int mvm_config_validate(const struct mvm_config *cfg, char *err, size_t errlen)
 			return -EINVAL;
 		}
 		if (net->backend == MVM_NET_TAP && strlen(net->tap) >= 16) {
-			errorf(err, errlen, "[net%u] tap = \"%s\": interface names are at most 15 bytes",
-			       i, net->tap);
+			errorf(err, errlen,
+			       "[net%u] tap = \"%s\": interface names are at most 15 bytes", i,
+			       net->tap);
 			return -EINVAL;
 		}
 		if (net->backend != MVM_NET_USER && net->hostfwd) {

@@ -145,8 +145,8 @@ static void console_pump(struct console *con)
 		if (con->in_eof)
 			return;
 		if (con->in_is_pollable) {
-			if (con->in_paused && ev_add(con->loop, con->in_fd, EPOLLIN,
-						     console_on_input, con) == 0)
+			if (con->in_paused &&
+			    ev_add(con->loop, con->in_fd, EPOLLIN, console_on_input, con) == 0)
 				con->in_paused = false;
 			return; /* the next chunk comes with the next EPOLLIN */
 		}
@@ -210,8 +210,7 @@ int console_attach(struct console *con, struct serial8250 *uart, struct ev_loop 
 
 void console_destroy(struct console *con)
 {
-	if (con->loop && con->in_fd >= 0 && con->in_is_pollable && !con->in_eof &&
-	    !con->in_paused)
+	if (con->loop && con->in_fd >= 0 && con->in_is_pollable && !con->in_eof && !con->in_paused)
 		ev_del(con->loop, con->in_fd);
 	if (con->loop && con->kick_fd >= 0)
 		ev_del(con->loop, con->kick_fd);

@@ -26,9 +26,9 @@ struct serial8250;
 
 struct console {
 	const struct logger *log;
-	int out_fd;  /* -1: guest output not shown */
-	int log_fd;  /* -1: no console log */
-	int in_fd;   /* -1: no input */
+	int out_fd; /* -1: guest output not shown */
+	int log_fd; /* -1: no console log */
+	int in_fd;  /* -1: no input */
 	bool in_is_tty;
 	bool in_is_pollable; /* false for regular files and /dev/null: read on demand */
 	bool in_eof;

@@ -196,8 +196,8 @@ void ev_stop(struct ev_loop *loop)
 
 int ev_add_timer_ms(struct ev_loop *loop, uint64_t ms, ev_cb cb, void *opaque)
 {
-	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(ms / 1000),
-					      .tv_nsec = (long)(ms % 1000) * 1000000L}};
+	struct itimerspec its = {
+	    .it_value = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L}};
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	int ret;
 

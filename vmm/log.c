@@ -48,8 +48,11 @@ int log_level_parse(const char *s, enum log_level *out)
 	static const struct {
 		const char *name;
 		enum log_level level;
-	} names[] = {{"error", LOG_ERROR}, {"warn", LOG_WARN}, {"warning", LOG_WARN},
-		     {"info", LOG_INFO},   {"debug", LOG_DEBUG}};
+	} names[] = {{"error", LOG_ERROR},
+		     {"warn", LOG_WARN},
+		     {"warning", LOG_WARN},
+		     {"info", LOG_INFO},
+		     {"debug", LOG_DEBUG}};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(s, names[i].name) == 0) {
 			*out = names[i].level;

@@ -28,12 +28,12 @@ enum log_level {
 
 struct logger {
 	enum log_level level;
-	int fd;             /* where lines go; -1 discards everything */
+	int fd;		    /* where lines go; -1 discards everything */
 	const char *prefix; /* e.g. "minivmm" */
 };
 
 void log_msg(const struct logger *log, enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define log_error(l, ...) log_msg((l), LOG_ERROR, __VA_ARGS__)
 #define log_warn(l, ...)  log_msg((l), LOG_WARN, __VA_ARGS__)
@@ -57,10 +57,13 @@ struct ratelimit {
 	uint32_t suppressed;
 };
 
-#define RATELIMIT_INIT {0, 5000, 10, 0, 0}
+#define RATELIMIT_INIT                                                                             \
+	{                                                                                          \
+		0, 5000, 10, 0, 0                                                                  \
+	}
 
 void log_guest_error(const struct logger *log, struct ratelimit *rl, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Host-error reporting: one line, filled once, deepest cause first wins. */
 struct vmm_err {
@@ -73,7 +76,7 @@ struct vmm_err {
  * `return vmm_errf(err, -EINVAL, "kernel %s: not a bzImage", path);`.
  */
 int vmm_errf(struct vmm_err *err, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Monotonic clock in nanoseconds. */
 uint64_t clock_ns(void);

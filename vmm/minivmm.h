@@ -23,11 +23,11 @@
 #define MINIVMM_VERSION "0.1.0"
 
 /* Limits the library accepts (README "Limits"). */
-#define MVM_MIN_CPUS      1
-#define MVM_MAX_CPUS      64
+#define MVM_MIN_CPUS	  1
+#define MVM_MAX_CPUS	  64
 #define MVM_MIN_MEM_BYTES (64ull << 20)
 #define MVM_MAX_MEM_BYTES (16ull << 30)
-#define MVM_MAX_CMDLINE   4096
+#define MVM_MAX_CMDLINE	  4096
 
 /* vCPU threads are kicked out of KVM_RUN with this signal. */
 #define MVM_KICK_SIGNAL (SIGRTMIN + 3)
@@ -45,8 +45,8 @@ enum mvm_log_level {
 /* How the host caches a disk image (README "Disks"). */
 enum mvm_disk_cache {
 	MVM_DISK_CACHE_WRITEBACK = 0, /* host page cache; guest flush -> fdatasync (default) */
-	MVM_DISK_CACHE_NONE,          /* O_DIRECT; guest flush -> fdatasync */
-	MVM_DISK_CACHE_UNSAFE,        /* host page cache; guest flushes ignored (scratch disks) */
+	MVM_DISK_CACHE_NONE,	      /* O_DIRECT; guest flush -> fdatasync */
+	MVM_DISK_CACHE_UNSAFE,	      /* host page cache; guest flushes ignored (scratch disks) */
 };
 
 struct mvm_disk_config {
@@ -72,26 +72,26 @@ struct mvm_net_config {
 /* Which CPUID the guest sees (README "CPU templates"). */
 enum mvm_cpu_template {
 	MVM_CPU_TEMPLATE_AUTO = 0, /* baseline on a PVM host, host elsewhere */
-	MVM_CPU_TEMPLATE_HOST,     /* everything KVM_GET_SUPPORTED_CPUID offers */
+	MVM_CPU_TEMPLATE_HOST,	   /* everything KVM_GET_SUPPORTED_CPUID offers */
 	MVM_CPU_TEMPLATE_BASELINE, /* hides what KVM's instruction emulator cannot run */
 };
 
 /* Where a bzImage's compressed kernel is decompressed. */
 enum mvm_kernel_decompress {
 	MVM_DECOMPRESS_AUTO = 0, /* on the host when the payload format is supported */
-	MVM_DECOMPRESS_HOST,     /* on the host; error if it cannot */
-	MVM_DECOMPRESS_GUEST,    /* the classic path: the kernel's own decompressor */
+	MVM_DECOMPRESS_HOST,	 /* on the host; error if it cannot */
+	MVM_DECOMPRESS_GUEST,	 /* the classic path: the kernel's own decompressor */
 };
 
 struct mvm_config {
 	/* [vm] */
-	uint32_t cpus;      /* 1..MVM_MAX_CPUS, default 1 */
+	uint32_t cpus;	    /* 1..MVM_MAX_CPUS, default 1 */
 	uint64_t mem_bytes; /* MVM_MIN_MEM_BYTES..MVM_MAX_MEM_BYTES, default 256 MiB */
 	enum mvm_cpu_template cpu_template; /* default auto */
 	/* [boot] */
-	char *kernel;  /* path to a bzImage or ELF vmlinux; required */
-	char *initrd;  /* optional */
-	char *cmdline; /* optional; default "console=ttyS0" */
+	char *kernel;			       /* path to a bzImage or ELF vmlinux; required */
+	char *initrd;			       /* optional */
+	char *cmdline;			       /* optional; default "console=ttyS0" */
 	enum mvm_kernel_decompress decompress; /* default auto */
 	/* [disk0] .. [disk7], or --disk (repeatable): vda, vdb, ... in order */
 	struct mvm_disk_config disks[MVM_MAX_DISKS];
@@ -100,14 +100,14 @@ struct mvm_config {
 	struct mvm_net_config nets[MVM_MAX_NICS];
 	unsigned nnets;
 	/* [rng] */
-	bool rng;               /* virtio-rng (default true) */
-	uint64_t rng_rate;      /* bytes per second the guest may take; 0 = unlimited */
+	bool rng;	   /* virtio-rng (default true) */
+	uint64_t rng_rate; /* bytes per second the guest may take; 0 = unlimited */
 	/* [console] */
 	char *console_log;   /* optional file receiving all guest serial output */
 	bool console_stdout; /* copy guest serial output to stdout (default true) */
 	bool console_stdin;  /* feed stdin to the guest's serial port (default true) */
 	/* [run] */
-	uint32_t timeout_s; /* 0: no limit */
+	uint32_t timeout_s;	      /* 0: no limit */
 	enum mvm_log_level log_level; /* default info */
 };
 
@@ -121,8 +121,8 @@ void mvm_config_free(struct mvm_config *cfg);
  * as in vm.ini.example, value as text ("512M", "4", "true", a path).
  * Unknown section or key, or a bad value: -EINVAL with err naming them.
  */
-int mvm_config_set(struct mvm_config *cfg, const char *section, const char *key,
-		   const char *value, char *err, size_t errlen);
+int mvm_config_set(struct mvm_config *cfg, const char *section, const char *key, const char *value,
+		   char *err, size_t errlen);
 
 /* Loads every key of an ini file through mvm_config_set(). */
 int mvm_config_load_ini(struct mvm_config *cfg, const char *path, char *err, size_t errlen);
@@ -135,19 +135,19 @@ int mvm_parse_size(const char *s, uint64_t *out);
 
 /* Why a run ended.  The CLI maps each to a distinct exit status (README). */
 enum mvm_exit_reason {
-	MVM_EXIT_POWEROFF = 0,    /* ACPI S5 */
-	MVM_EXIT_GUEST_STATUS,    /* guest wrote a status to the exit port */
-	MVM_EXIT_REBOOT,          /* i8042 reset, ACPI reset register, triple fault */
-	MVM_EXIT_PANIC,           /* guest reported a panic (pvpanic) */
-	MVM_EXIT_TIMEOUT,         /* --timeout elapsed */
-	MVM_EXIT_STOPPED,         /* mvm_vm_request_stop() (SIGINT/SIGTERM, console escape) */
-	MVM_EXIT_GUEST_FAULT,     /* the VM cannot continue (emulation failure, internal error) */
-	MVM_EXIT_HOST_ERROR,      /* the VMM failed (I/O error, KVM ioctl failure) */
+	MVM_EXIT_POWEROFF = 0, /* ACPI S5 */
+	MVM_EXIT_GUEST_STATUS, /* guest wrote a status to the exit port */
+	MVM_EXIT_REBOOT,       /* i8042 reset, ACPI reset register, triple fault */
+	MVM_EXIT_PANIC,	       /* guest reported a panic (pvpanic) */
+	MVM_EXIT_TIMEOUT,      /* --timeout elapsed */
+	MVM_EXIT_STOPPED,      /* mvm_vm_request_stop() (SIGINT/SIGTERM, console escape) */
+	MVM_EXIT_GUEST_FAULT,  /* the VM cannot continue (emulation failure, internal error) */
+	MVM_EXIT_HOST_ERROR,   /* the VMM failed (I/O error, KVM ioctl failure) */
 };
 
 struct mvm_exit {
 	enum mvm_exit_reason reason;
-	int guest_status; /* MVM_EXIT_GUEST_STATUS: 0..99 */
+	int guest_status;  /* MVM_EXIT_GUEST_STATUS: 0..99 */
 	char message[512]; /* human-readable detail, "" if none */
 };
 

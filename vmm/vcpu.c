@@ -20,27 +20,27 @@
 #include "vmm/vm.h"
 
 /* MSR numbers (Intel SDM vol. 4). */
-#define MSR_IA32_TSC            0x10
-#define MSR_IA32_SYSENTER_CS    0x174
-#define MSR_IA32_SYSENTER_ESP   0x175
-#define MSR_IA32_SYSENTER_EIP   0x176
-#define MSR_IA32_MISC_ENABLE    0x1a0
-#define MSR_MTRR_DEF_TYPE       0x2ff
-#define MSR_STAR                0xc0000081
-#define MSR_LSTAR               0xc0000082
-#define MSR_CSTAR               0xc0000083
-#define MSR_SYSCALL_MASK        0xc0000084
-#define MSR_KERNEL_GS_BASE      0xc0000102
+#define MSR_IA32_TSC		0x10
+#define MSR_IA32_SYSENTER_CS	0x174
+#define MSR_IA32_SYSENTER_ESP	0x175
+#define MSR_IA32_SYSENTER_EIP	0x176
+#define MSR_IA32_MISC_ENABLE	0x1a0
+#define MSR_MTRR_DEF_TYPE	0x2ff
+#define MSR_STAR		0xc0000081
+#define MSR_LSTAR		0xc0000082
+#define MSR_CSTAR		0xc0000083
+#define MSR_SYSCALL_MASK	0xc0000084
+#define MSR_KERNEL_GS_BASE	0xc0000102
 #define MISC_ENABLE_FAST_STRING 1ull
-#define MTRR_ENABLE_WRITEBACK   ((1ull << 11) | 6) /* MTRRs on, default type WB */
+#define MTRR_ENABLE_WRITEBACK	((1ull << 11) | 6) /* MTRRs on, default type WB */
 
 /* CPUID bits we adjust. */
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 
-#define LAPIC_LVT_LINT0 0x350
-#define LAPIC_LVT_LINT1 0x360
+#define LAPIC_LVT_LINT0	 0x350
+#define LAPIC_LVT_LINT1	 0x360
 #define APIC_MODE_EXTINT 0x7
-#define APIC_MODE_NMI    0x4
+#define APIC_MODE_NMI	 0x4
 
 int cpuid_get_supported(int kvm_fd, struct kvm_cpuid2 **out, struct vmm_err *err)
 {
@@ -93,11 +93,17 @@ static int set_msrs(struct vcpu *vcpu, struct vmm_err *err)
 		uint32_t index;
 		uint64_t value;
 	} boot_msrs[] = {
-		{MSR_IA32_SYSENTER_CS, 0}, {MSR_IA32_SYSENTER_ESP, 0}, {MSR_IA32_SYSENTER_EIP, 0},
-		{MSR_STAR, 0},             {MSR_LSTAR, 0},             {MSR_CSTAR, 0},
-		{MSR_SYSCALL_MASK, 0},     {MSR_KERNEL_GS_BASE, 0},    {MSR_IA32_TSC, 0},
-		{MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING},
-		{MSR_MTRR_DEF_TYPE, MTRR_ENABLE_WRITEBACK},
+	    {MSR_IA32_SYSENTER_CS, 0},
+	    {MSR_IA32_SYSENTER_ESP, 0},
+	    {MSR_IA32_SYSENTER_EIP, 0},
+	    {MSR_STAR, 0},
+	    {MSR_LSTAR, 0},
+	    {MSR_CSTAR, 0},
+	    {MSR_SYSCALL_MASK, 0},
+	    {MSR_KERNEL_GS_BASE, 0},
+	    {MSR_IA32_TSC, 0},
+	    {MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING},
+	    {MSR_MTRR_DEF_TYPE, MTRR_ENABLE_WRITEBACK},
 	};
 	const size_t nboot = sizeof(boot_msrs) / sizeof(boot_msrs[0]);
 	struct kvm_msr_list probe = {.nmsrs = 0}, *list = NULL;
@@ -109,8 +115,7 @@ static int set_msrs(struct vcpu *vcpu, struct vmm_err *err)
 
 	/* Only program MSRs this KVM says it saves and restores. */
 	if (ioctl(vcpu->vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
-		return vmm_errf(err, -errno, "KVM_GET_MSR_INDEX_LIST failed: %s",
-				strerror(errno));
+		return vmm_errf(err, -errno, "KVM_GET_MSR_INDEX_LIST failed: %s", strerror(errno));
 	list = calloc(1, sizeof(*list) + probe.nmsrs * sizeof(uint32_t));
 	if (!list)
 		return -ENOMEM;
@@ -166,8 +171,8 @@ static int setup_lapic(struct vcpu *vcpu, struct vmm_err *err)
 	return 0;
 }
 
-int vcpu_create(struct vm *vm, unsigned id, const struct kvm_cpuid2 *supported,
-		struct vcpu **out, struct vmm_err *err)
+int vcpu_create(struct vm *vm, unsigned id, const struct kvm_cpuid2 *supported, struct vcpu **out,
+		struct vmm_err *err)
 {
 	size_t cpuid_size = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
 	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
@@ -187,11 +192,10 @@ int vcpu_create(struct vm *vm, unsigned id, const struct kvm_cpuid2 *supported,
 		ret = vmm_errf(err, -errno, "KVM_CREATE_VCPU %u failed: %s", id, strerror(errno));
 		goto fail;
 	}
-	vcpu->run = mmap(NULL, vm->vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 vcpu->fd, 0);
+	vcpu->run = mmap(NULL, vm->vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
-		ret = vmm_errf(err, -errno, "cannot map vCPU %u's kvm_run: %s", id,
-			       strerror(errno));
+		ret =
+		    vmm_errf(err, -errno, "cannot map vCPU %u's kvm_run: %s", id, strerror(errno));
 		goto fail;
 	}
 	cpuid = malloc(cpuid_size);
@@ -262,8 +266,7 @@ static void handle_mmio(struct vcpu *vcpu)
 
 	if (len > sizeof(run->mmio.data))
 		len = sizeof(run->mmio.data);
-	bus_dispatch(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len,
-		     run->mmio.is_write);
+	bus_dispatch(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len, run->mmio.is_write);
 }
 
 /* The guest cannot go on: say where it stopped and what to try. */
@@ -294,11 +297,11 @@ static void report_emulation_failure(struct vcpu *vcpu)
 		 "[%s]; %s",
 		 vcpu->id, (unsigned long long)regs.rip, cpl, bytes,
 		 vcpu->vm->pvm_host
-			 ? "this host's KVM (PVM) emulates guest kernel code and lacks this "
-			   "instruction: hide the CPU feature that makes the guest use it, or run "
-			   "on hardware KVM"
-			 : "the guest executed something KVM cannot emulate (MMIO with an unusual "
-			   "instruction?)");
+		     ? "this host's KVM (PVM) emulates guest kernel code and lacks this "
+		       "instruction: hide the CPU feature that makes the guest use it, or run "
+		       "on hardware KVM"
+		     : "the guest executed something KVM cannot emulate (MMIO with an unusual "
+		       "instruction?)");
 	vm_request_exit(vcpu->vm, MVM_EXIT_GUEST_FAULT, 0, msg);
 }
 
@@ -322,7 +325,8 @@ static bool complete_emulation_failure(struct vcpu *vcpu)
 	if (run->emulation_failure.ndata < 3 ||
 	    !(run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES))
 		return false;
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0 ||
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 ||
+	    ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0 ||
 	    ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &events) < 0 ||
 	    ioctl(vcpu->fd, KVM_GET_FPU, &fpu) < 0)
 		return false;

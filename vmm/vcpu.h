@@ -23,8 +23,8 @@ struct vcpu {
 };
 
 /* Creates the vCPU and programs CPUID, MSRs, FPU and LAPIC LINT pins. */
-int vcpu_create(struct vm *vm, unsigned id, const struct kvm_cpuid2 *supported,
-		struct vcpu **out, struct vmm_err *err);
+int vcpu_create(struct vm *vm, unsigned id, const struct kvm_cpuid2 *supported, struct vcpu **out,
+		struct vmm_err *err);
 /* Sets the boot CPU's registers for the loaded kernel's entry point. */
 int vcpu_set_boot_state(struct vcpu *vcpu, struct vmm_err *err);
 int vcpu_start(struct vcpu *vcpu);

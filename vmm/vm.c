@@ -48,8 +48,7 @@ static int map_input_file(const char *what, const char *path, struct mapped_file
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return vmm_errf(err, -errno, "cannot open %s %s: %s", what, path,
-				strerror(errno));
+		return vmm_errf(err, -errno, "cannot open %s %s: %s", what, path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return vmm_errf(err, -EINVAL, "%s %s is not a regular file", what, path);
@@ -61,8 +60,7 @@ static int map_input_file(const char *what, const char *path, struct mapped_file
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (p == MAP_FAILED)
-		return vmm_errf(err, -errno, "cannot read %s %s: %s", what, path,
-				strerror(errno));
+		return vmm_errf(err, -errno, "cannot read %s %s: %s", what, path, strerror(errno));
 	out->data = p;
 	out->len = (size_t)st.st_size;
 	return 0;
@@ -84,15 +82,15 @@ static int kvm_open(struct vm *vm, struct vmm_err *err)
 		int cap;
 		const char *name;
 	} required[] = {
-		{KVM_CAP_IRQCHIP, "IRQCHIP"},
-		{KVM_CAP_USER_MEMORY, "USER_MEMORY"},
-		{KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR"},
-		{KVM_CAP_SET_IDENTITY_MAP_ADDR, "SET_IDENTITY_MAP_ADDR"},
-		{KVM_CAP_PIT2, "PIT2"},
-		{KVM_CAP_EXT_CPUID, "EXT_CPUID"},
-		{KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT"},
-		{KVM_CAP_IRQFD, "IRQFD"},
-		{KVM_CAP_IOEVENTFD, "IOEVENTFD"},
+	    {KVM_CAP_IRQCHIP, "IRQCHIP"},
+	    {KVM_CAP_USER_MEMORY, "USER_MEMORY"},
+	    {KVM_CAP_SET_TSS_ADDR, "SET_TSS_ADDR"},
+	    {KVM_CAP_SET_IDENTITY_MAP_ADDR, "SET_IDENTITY_MAP_ADDR"},
+	    {KVM_CAP_PIT2, "PIT2"},
+	    {KVM_CAP_EXT_CPUID, "EXT_CPUID"},
+	    {KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT"},
+	    {KVM_CAP_IRQFD, "IRQFD"},
+	    {KVM_CAP_IOEVENTFD, "IOEVENTFD"},
 	};
 	int version, max_vcpus;
 
@@ -100,19 +98,22 @@ static int kvm_open(struct vm *vm, struct vmm_err *err)
 	if (vm->kvm_fd < 0) {
 		int e = errno;
 		if (e == ENOENT)
-			return vmm_errf(err, -e,
-					"no /dev/kvm: this machine offers no KVM (load kvm_intel or "
-					"kvm_amd, or enable virtualization in the firmware)");
+			return vmm_errf(
+			    err, -e,
+			    "no /dev/kvm: this machine offers no KVM (load kvm_intel or "
+			    "kvm_amd, or enable virtualization in the firmware)");
 		if (e == EACCES || e == EPERM)
-			return vmm_errf(err, -e,
-					"no permission to open /dev/kvm: add your user to the 'kvm' "
-					"group (sudo usermod -aG kvm $USER, then log in again)");
+			return vmm_errf(
+			    err, -e,
+			    "no permission to open /dev/kvm: add your user to the 'kvm' "
+			    "group (sudo usermod -aG kvm $USER, then log in again)");
 		return vmm_errf(err, -e, "cannot open /dev/kvm: %s", strerror(e));
 	}
 	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (version != KVM_API_VERSION_EXPECTED)
-		return vmm_errf(err, -ENOTSUP, "/dev/kvm speaks KVM API version %d, minivmm needs %d",
-				version, KVM_API_VERSION_EXPECTED);
+		return vmm_errf(err, -ENOTSUP,
+				"/dev/kvm speaks KVM API version %d, minivmm needs %d", version,
+				KVM_API_VERSION_EXPECTED);
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, required[i].cap) <= 0)
 			return vmm_errf(err, -ENOTSUP,
@@ -154,8 +155,7 @@ static int kvm_create_vm(struct vm *vm, struct vmm_err *err)
 	 * bytes, so we can say exactly what the guest ran.
 	 */
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_ON_EMULATION_FAILURE) > 0) {
-		struct kvm_enable_cap cap = {.cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE,
-					     .args = {1}};
+		struct kvm_enable_cap cap = {.cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = {1}};
 		vm->emulation_failure_exits = ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0;
 	}
 	return 0;
@@ -169,10 +169,10 @@ static int kvm_map_memory(struct vm *vm, struct vmm_err *err)
 	for (unsigned i = 0; i < vm->mem.nregions; i++) {
 		const struct gm_region *r = &vm->mem.regions[i];
 		struct kvm_userspace_memory_region region = {
-			.slot = i,
-			.guest_phys_addr = r->gpa,
-			.memory_size = r->size,
-			.userspace_addr = (uintptr_t)r->host,
+		    .slot = i,
+		    .guest_phys_addr = r->gpa,
+		    .memory_size = r->size,
+		    .userspace_addr = (uintptr_t)r->host,
 		};
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 			return vmm_errf(err, -errno, "KVM_SET_USER_MEMORY_REGION failed: %s",
@@ -202,8 +202,8 @@ static void vm_ctl_boot_marker(void *opaque, uint8_t code)
 	struct vm *vm = opaque;
 	uint64_t ns = clock_ns() - vm->start_ns;
 
-	log_info(&vm->log, "boot marker 0x%02x at %" PRIu64 ".%03" PRIu64 " ms", code,
-		 ns / 1000000, (ns / 1000) % 1000);
+	log_info(&vm->log, "boot marker 0x%02x at %" PRIu64 ".%03" PRIu64 " ms", code, ns / 1000000,
+		 (ns / 1000) % 1000);
 }
 
 static void vm_console_quit(void *opaque)
@@ -226,8 +226,8 @@ void vm_request_exit(struct vm *vm, enum mvm_exit_reason reason, int status, con
 
 /* ---- Devices ------------------------------------------------------------------- */
 
-static int register_pio(struct vm *vm, uint64_t base, uint64_t len, bus_read_fn rd,
-			bus_write_fn wr, void *dev, const char *name, struct vmm_err *err)
+static int register_pio(struct vm *vm, uint64_t base, uint64_t len, bus_read_fn rd, bus_write_fn wr,
+			void *dev, const char *name, struct vmm_err *err)
 {
 	int ret = bus_register(&vm->pio, base, len, rd, wr, dev, name);
 	if (ret < 0)
@@ -254,16 +254,16 @@ static int create_devices(struct vm *vm, struct vmm_err *err)
 	    (ret = debug_port_create(&vm->debug_port, &vm->ctl, &vm->log)) < 0)
 		return vmm_errf(err, ret, "cannot create devices: %s", strerror(-ret));
 
-	if ((ret = register_pio(vm, COM1_PORT, 8, serial8250_io_read, serial8250_io_write,
-				vm->uart, "com1", err)) < 0 ||
+	if ((ret = register_pio(vm, COM1_PORT, 8, serial8250_io_read, serial8250_io_write, vm->uart,
+				"com1", err)) < 0 ||
 	    (ret = register_pio(vm, I8042_DATA_PORT, 5, i8042_io_read, i8042_io_write, vm->i8042,
 				"i8042", err)) < 0 ||
 	    (ret = register_pio(vm, CMOS_INDEX_PORT, 2, cmos_rtc_io_read, cmos_rtc_io_write,
 				vm->rtc, "cmos-rtc", err)) < 0 ||
-	    (ret = register_pio(vm, ACPI_SLEEP_CONTROL_PORT, 3, acpi_pm_io_read,
-				acpi_pm_io_write, vm->acpi_pm, "acpi-pm", err)) < 0 ||
-	    (ret = register_pio(vm, PVPANIC_PORT, 1, pvpanic_io_read, pvpanic_io_write,
-				vm->pvpanic, "pvpanic", err)) < 0 ||
+	    (ret = register_pio(vm, ACPI_SLEEP_CONTROL_PORT, 3, acpi_pm_io_read, acpi_pm_io_write,
+				vm->acpi_pm, "acpi-pm", err)) < 0 ||
+	    (ret = register_pio(vm, PVPANIC_PORT, 1, pvpanic_io_read, pvpanic_io_write, vm->pvpanic,
+				"pvpanic", err)) < 0 ||
 	    (ret = register_pio(vm, DEBUG_PORT_BASE, DEBUG_PORT_LEN, debug_port_io_read,
 				debug_port_io_write, vm->debug_port, "debug-port", err)) < 0 ||
 	    /* POST codes / io_delay: Linux writes here constantly; accept silently. */
@@ -291,11 +291,11 @@ static int kvm_register_ioeventfd(void *opaque, uint64_t addr, uint32_t queue, i
 {
 	struct vm *vm = opaque;
 	struct kvm_ioeventfd io = {
-		.datamatch = queue,
-		.addr = addr,
-		.len = 4,
-		.fd = fd,
-		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	    .datamatch = queue,
+	    .addr = addr,
+	    .len = 4,
+	    .fd = fd,
+	    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
 	};
 
 	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
@@ -316,12 +316,12 @@ static int add_virtio_device(struct vm *vm, const struct virtio_device_ops *ops,
 	}
 	slot = &vm->virtio[vm->nvirtio];
 	*slot = (struct virtio_slot){
-		.name = ops->name,
-		.base = VIRTIO_MMIO_BASE + vm->nvirtio * VIRTIO_MMIO_SIZE,
-		.gsi = VIRTIO_MMIO_GSI0 + vm->nvirtio,
-		.irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
-		.dev = dev,
-		.destroy_dev = destroy_dev,
+	    .name = ops->name,
+	    .base = VIRTIO_MMIO_BASE + vm->nvirtio * VIRTIO_MMIO_SIZE,
+	    .gsi = VIRTIO_MMIO_GSI0 + vm->nvirtio,
+	    .irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
+	    .dev = dev,
+	    .destroy_dev = destroy_dev,
 	};
 	vm->nvirtio++; /* from here on vm_destroy() cleans the slot up */
 	if (slot->irqfd < 0)
@@ -331,12 +331,12 @@ static int add_virtio_device(struct vm *vm, const struct virtio_device_ops *ops,
 		return vmm_errf(err, -errno, "KVM_IRQFD for %s failed: %s", ops->name,
 				strerror(errno));
 	env = (struct virtio_mmio_env){
-		.mem = &vm->mem,
-		.log = &vm->log,
-		.irq = {&vm->irqfd_chip, slot->gsi},
-		.loop = vm->loop,
-		.register_notify = kvm_register_ioeventfd,
-		.opaque = vm,
+	    .mem = &vm->mem,
+	    .log = &vm->log,
+	    .irq = {&vm->irqfd_chip, slot->gsi},
+	    .loop = vm->loop,
+	    .register_notify = kvm_register_ioeventfd,
+	    .opaque = vm,
 	};
 	ret = virtio_mmio_create(&slot->transport, ops, dev, slot->base, &env, err);
 	if (ret < 0)
@@ -386,8 +386,8 @@ static int create_disks(struct vm *vm, const struct mvm_config *cfg, struct vmm_
 		ret = add_virtio_device(vm, virtio_blk_device_ops(blk), blk, destroy_blk, err);
 		if (ret < 0)
 			return ret;
-		log_info(&vm->log, "vd%c: %s, %" PRIu64 " MiB%s at 0x%" PRIx64 " GSI %u",
-			 'a' + i, disk->path, virtio_blk_capacity_bytes(blk) >> 20,
+		log_info(&vm->log, "vd%c: %s, %" PRIu64 " MiB%s at 0x%" PRIx64 " GSI %u", 'a' + i,
+			 disk->path, virtio_blk_capacity_bytes(blk) >> 20,
 			 disk->read_only ? ", read-only" : "", vm->virtio[vm->nvirtio - 1].base,
 			 vm->virtio[vm->nvirtio - 1].gsi);
 	}
@@ -419,11 +419,11 @@ static int create_nics(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 	for (unsigned i = 0; i < cfg->nnets; i++) {
 		const struct mvm_net_config *nc = &cfg->nets[i];
 		struct virtio_net_params params = {
-			.backend = nc->backend == MVM_NET_TAP ? NET_BACKEND_TAP : NET_BACKEND_USER,
-			.tap_name = nc->tap,
-			.hostfwd = nc->hostfwd,
-			.index = i,
-			.vm_id = vm_identity_hash(cfg),
+		    .backend = nc->backend == MVM_NET_TAP ? NET_BACKEND_TAP : NET_BACKEND_USER,
+		    .tap_name = nc->tap,
+		    .hostfwd = nc->hostfwd,
+		    .index = i,
+		    .vm_id = vm_identity_hash(cfg),
 		};
 		struct virtio_net *net;
 		int ret;
@@ -442,8 +442,8 @@ static int create_nics(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 			return ret;
 		log_info(&vm->log, "eth%u: %s%s at 0x%" PRIx64 " GSI %u", i,
 			 nc->backend == MVM_NET_TAP ? "tap " : "user-mode networking",
-			 nc->backend == MVM_NET_TAP ? nc->tap : "", vm->virtio[vm->nvirtio - 1].base,
-			 vm->virtio[vm->nvirtio - 1].gsi);
+			 nc->backend == MVM_NET_TAP ? nc->tap : "",
+			 vm->virtio[vm->nvirtio - 1].base, vm->virtio[vm->nvirtio - 1].gsi);
 	}
 	return 0;
 }
@@ -466,8 +466,9 @@ static int create_rng(struct vm *vm, const struct mvm_config *cfg, struct vmm_er
 	ret = add_virtio_device(vm, &virtio_rng_ops, rng, destroy_rng, err);
 	if (ret < 0)
 		return ret;
-	log_debug(&vm->log, "virtio-rng at 0x%" PRIx64 " GSI %u, %s", vm->virtio[vm->nvirtio - 1].base,
-		  vm->virtio[vm->nvirtio - 1].gsi, cfg->rng_rate ? "rate-limited" : "unlimited");
+	log_debug(&vm->log, "virtio-rng at 0x%" PRIx64 " GSI %u, %s",
+		  vm->virtio[vm->nvirtio - 1].base, vm->virtio[vm->nvirtio - 1].gsi,
+		  cfg->rng_rate ? "rate-limited" : "unlimited");
 	return 0;
 }
 
@@ -500,9 +501,9 @@ static char *build_cmdline(const struct vm *vm, const char *user)
 		return NULL;
 	n = (size_t)snprintf(cmdline, len, "%s", user);
 	for (unsigned i = 0; i < vm->nvirtio; i++)
-		n += (size_t)snprintf(cmdline + n, len - n, "%svirtio_mmio.device=%lluK@0x%" PRIx64
-							   ":%u",
-				      n ? " " : "", (unsigned long long)(VIRTIO_MMIO_SIZE >> 10),
+		n += (size_t)snprintf(cmdline + n, len - n,
+				      "%svirtio_mmio.device=%lluK@0x%" PRIx64 ":%u", n ? " " : "",
+				      (unsigned long long)(VIRTIO_MMIO_SIZE >> 10),
 				      vm->virtio[i].base, vm->virtio[i].gsi);
 	return cmdline;
 }
@@ -511,21 +512,21 @@ static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 {
 	struct acpi_mmio_device mmio_devices[VIRTIO_MMIO_MAX];
 	struct acpi_config acpi = {
-		.ncpus = vm->ncpus,
-		.pvpanic = true,
-		.mmio_devices = mmio_devices,
-		.n_mmio_devices = vm->nvirtio,
+	    .ncpus = vm->ncpus,
+	    .pvpanic = true,
+	    .mmio_devices = mmio_devices,
+	    .n_mmio_devices = vm->nvirtio,
 	};
 	char *cmdline;
 	struct boot_request req = {
-		.kernel = vm->kernel.data,
-		.kernel_len = vm->kernel.len,
-		.kernel_path = cfg->kernel,
-		.initrd = vm->initrd.data,
-		.initrd_len = vm->initrd.len,
-		.initrd_path = cfg->initrd,
-		.decompress = cfg->decompress,
-		.prefer_pvh = true,
+	    .kernel = vm->kernel.data,
+	    .kernel_len = vm->kernel.len,
+	    .kernel_path = cfg->kernel,
+	    .initrd = vm->initrd.data,
+	    .initrd_len = vm->initrd.len,
+	    .initrd_path = cfg->initrd,
+	    .decompress = cfg->decompress,
+	    .prefer_pvh = true,
 	};
 	int ret;
 
@@ -602,9 +603,8 @@ int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err
 	if (!vm)
 		return vmm_errf(err, -ENOMEM, "out of memory");
 	vm->start_ns = clock_ns();
-	vm->log = (struct logger){.level = (enum log_level)cfg->log_level,
-				  .fd = STDERR_FILENO,
-				  .prefix = "minivmm"};
+	vm->log = (struct logger){
+	    .level = (enum log_level)cfg->log_level, .fd = STDERR_FILENO, .prefix = "minivmm"};
 	vm->ncpus = cfg->cpus;
 	vm->mem_bytes = cfg->mem_bytes;
 	vm->timeout_s = cfg->timeout_s;
@@ -701,8 +701,9 @@ int vm_run(struct vm *vm, struct mvm_exit *exit)
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_join(vm->vcpus[i]);
 	*exit = vm->exit;
-	log_debug(&vm->log, "run ended (%s) after %.1f ms; %" PRIu64 " unhandled port and %" PRIu64
-			    " unhandled MMIO accesses",
+	log_debug(&vm->log,
+		  "run ended (%s) after %.1f ms; %" PRIu64 " unhandled port and %" PRIu64
+		  " unhandled MMIO accesses",
 		  mvm_exit_reason_name(vm->exit.reason), (double)(clock_ns() - vm->start_ns) / 1e6,
 		  (uint64_t)atomic_load(&vm->pio.unhandled),
 		  (uint64_t)atomic_load(&vm->mmio.unhandled));

@@ -170,7 +170,8 @@ void run_result_free(struct run_result *r)
 
 void dump_result(const char *what, const struct run_result *r)
 {
-	fprintf(stderr, "---- %s: status %d%s after %.2f s\n---- stdout:\n%s\n---- stderr:\n%s\n----\n",
+	fprintf(stderr,
+		"---- %s: status %d%s after %.2f s\n---- stdout:\n%s\n---- stderr:\n%s\n----\n",
 		what, r->status, r->timed_out ? " (killed by the harness)" : "", r->seconds,
 		r->out ? r->out : "", r->err ? r->err : "");
 }

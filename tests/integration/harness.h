@@ -12,17 +12,17 @@
 #include <sys/types.h>
 
 struct run_result {
-	int status;     /* exit status, or 128 + signal if killed by one */
+	int status;	/* exit status, or 128 + signal if killed by one */
 	bool timed_out; /* the harness had to kill it */
-	char *out;      /* stdout, NUL-terminated */
-	char *err;      /* stderr, NUL-terminated */
+	char *out;	/* stdout, NUL-terminated */
+	char *err;	/* stderr, NUL-terminated */
 	double seconds;
 };
 
 struct run_opts {
 	const char *stdin_data; /* NULL: stdin is /dev/null */
-	int limit_s;            /* harness kill limit; default 60 */
-	int send_signal;        /* after `signal_after` appears on stdout, send this signal */
+	int limit_s;		/* harness kill limit; default 60 */
+	int send_signal;	/* after `signal_after` appears on stdout, send this signal */
 	const char *signal_after;
 	const char *run_as_user; /* drop privileges to this user (setpriv) */
 };
@@ -42,31 +42,31 @@ const char *kvm_kind(void);
 /* Prints the run's output when an assertion is about to fail. */
 void dump_result(const char *what, const struct run_result *r);
 
-#define RUN(r, opts, ...)                                                                  \
-	do {                                                                               \
-		const char *const argv_[] = {__VA_ARGS__, NULL};                            \
-		run_vmm((r), (opts), argv_);                                               \
+#define RUN(r, opts, ...)                                                                          \
+	do {                                                                                       \
+		const char *const argv_[] = {__VA_ARGS__, NULL};                                   \
+		run_vmm((r), (opts), argv_);                                                       \
 	} while (0)
 
-#define ck_assert_status(r, expected)                                                      \
-	do {                                                                               \
-		if ((r)->status != (expected))                                             \
-			dump_result(__func__, (r));                                        \
-		ck_assert_int_eq((r)->status, (expected));                                 \
+#define ck_assert_status(r, expected)                                                              \
+	do {                                                                                       \
+		if ((r)->status != (expected))                                                     \
+			dump_result(__func__, (r));                                                \
+		ck_assert_int_eq((r)->status, (expected));                                         \
 	} while (0)
 
-#define ck_assert_output_has(r, text)                                                      \
-	do {                                                                               \
-		if (!strstr((r)->out, (text)))                                             \
-			dump_result(__func__, (r));                                        \
-		ck_assert_msg(strstr((r)->out, (text)), "stdout lacks \"%s\"", (text));    \
+#define ck_assert_output_has(r, text)                                                              \
+	do {                                                                                       \
+		if (!strstr((r)->out, (text)))                                                     \
+			dump_result(__func__, (r));                                                \
+		ck_assert_msg(strstr((r)->out, (text)), "stdout lacks \"%s\"", (text));            \
 	} while (0)
 
-#define ck_assert_stderr_has(r, text)                                                      \
-	do {                                                                               \
-		if (!strstr((r)->err, (text)))                                             \
-			dump_result(__func__, (r));                                        \
-		ck_assert_msg(strstr((r)->err, (text)), "stderr lacks \"%s\"", (text));    \
+#define ck_assert_stderr_has(r, text)                                                              \
+	do {                                                                                       \
+		if (!strstr((r)->err, (text)))                                                     \
+			dump_result(__func__, (r));                                                \
+		ck_assert_msg(strstr((r)->err, (text)), "stderr lacks \"%s\"", (text));            \
 	} while (0)
 
 #endif

@@ -36,10 +36,10 @@ static void expect_error(const char *text, const char *const *argv)
 	run_result_free(&r);
 }
 
-#define EXPECT_ERROR(text, ...)                                                            \
-	do {                                                                               \
-		const char *const argv_[] = {__VA_ARGS__, NULL};                            \
-		expect_error((text), argv_);                                               \
+#define EXPECT_ERROR(text, ...)                                                                    \
+	do {                                                                                       \
+		const char *const argv_[] = {__VA_ARGS__, NULL};                                   \
+		expect_error((text), argv_);                                                       \
 	} while (0)
 
 static void write_file(const char *path, const void *data, size_t len)
@@ -180,9 +180,10 @@ END_TEST
 START_TEST(no_kvm_permission)
 {
 	struct stat st;
-	if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0 ||
-	    stat("/dev/kvm", &st) != 0 || (st.st_mode & 0006)) {
-		printf("no_kvm_permission: skipped (needs root, setpriv and a non-world /dev/kvm)\n");
+	if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0 || stat("/dev/kvm", &st) != 0 ||
+	    (st.st_mode & 0006)) {
+		printf(
+		    "no_kvm_permission: skipped (needs root, setpriv and a non-world /dev/kvm)\n");
 		return;
 	}
 	struct run_result r;

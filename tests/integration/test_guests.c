@@ -96,7 +96,8 @@ START_TEST(cmdline_round_trips)
 	char expect[256];
 
 	/* Exactly the user's command line when there are no virtio devices... */
-	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--cmdline", cmdline, "--rng", "off");
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--cmdline", cmdline, "--rng",
+	    "off");
 	snprintf(expect, sizeof(expect), "cmdline=%s\n", cmdline);
 	ck_assert_status(&r, 0);
 	ck_assert_output_has(&r, expect);
@@ -315,8 +316,9 @@ START_TEST(vm_ini_settings_and_overrides)
 		snprintf(kernel, sizeof(kernel), "%s/%s", getcwd((char[400]){0}, 400),
 			 guest_path("boot_info", _i));
 	FILE *f = fopen(ini, "w");
-	fprintf(f, "[vm]\ncpus = 2\nmem = 128M\n[boot]\nkernel = %s\ncmdline = expect_cpus=2\n"
-		   "[run]\ntimeout = 60\n",
+	fprintf(f,
+		"[vm]\ncpus = 2\nmem = 128M\n[boot]\nkernel = %s\ncmdline = expect_cpus=2\n"
+		"[run]\ntimeout = 60\n",
 		kernel);
 	fclose(f);
 	RUN(&r, NULL, "--config", ini);

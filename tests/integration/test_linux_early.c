@@ -35,17 +35,16 @@ static const char *cloud_kernel(void)
 }
 
 /* Few instructions for the emulated kernel: HOST-KVM.md's list, minus `quiet`. */
-#define EARLY_CMDLINE                                                                        \
-	"console=ttyS0 earlyprintk=serial,ttyS0 lpj=5000000 tsc=reliable no_timer_check "    \
-	"nokaslr 8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd "         \
+#define EARLY_CMDLINE                                                                              \
+	"console=ttyS0 earlyprintk=serial,ttyS0 lpj=5000000 tsc=reliable no_timer_check "          \
+	"nokaslr 8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd "               \
 	"random.trust_cpu=on mitigations=off panic=-1 minivmm.check=early"
 
 START_TEST(stock_kernel_sees_our_machine)
 {
 	const char *kernel = cloud_kernel();
-	struct run_opts o = {.limit_s = 600,
-			     .send_signal = SIGTERM,
-			     .signal_after = "hotplug CPUs"};
+	struct run_opts o = {
+	    .limit_s = 600, .send_signal = SIGTERM, .signal_after = "hotplug CPUs"};
 	struct run_result r;
 
 	if (!kernel) {

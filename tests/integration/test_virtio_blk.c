@@ -111,7 +111,8 @@ START_TEST(read_only_disk_is_untouched)
 	snprintf(disk, sizeof(disk), "%s,ro,serial=ro-disk", img);
 	snprintf(cmdline, sizeof(cmdline), "expect_sectors=%d serial=ro-disk ro=1 discover=acpi",
 		 SECTORS);
-	RUN(&r, NULL, "--kernel", guest_path("virtio_blk", _i), "--disk", disk, "--cmdline", cmdline);
+	RUN(&r, NULL, "--kernel", guest_path("virtio_blk", _i), "--disk", disk, "--cmdline",
+	    cmdline);
 	ck_assert_status(&r, 0);
 	ck_assert_uint_eq(file_checksum(img), before);
 	run_result_free(&r);

@@ -14,7 +14,7 @@ struct fake_ctl {
 	enum mvm_exit_reason reason;
 	int status;
 	uint8_t markers[FAKE_CTL_MAX_MARKERS]; /* the first boot markers, in order */
-	int nmarkers;                          /* all boot markers seen */
+	int nmarkers;			       /* all boot markers seen */
 };
 
 /* Clears rec and points ctl's callbacks at it. */

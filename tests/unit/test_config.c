@@ -203,9 +203,12 @@ END_TEST
 START_TEST(unknown_section_and_key)
 {
 	ck_assert_int_eq(set("vm", "memory", "1G"), -EINVAL);
-	ck_assert_str_eq(err, "unknown key \"memory\" in section [vm] (known: cpus, mem, cpu_template)");
+	ck_assert_str_eq(err,
+			 "unknown key \"memory\" in section [vm] (known: cpus, mem, cpu_template)");
 	ck_assert_int_eq(set("foo", "cpus", "1"), -EINVAL);
-	ck_assert_str_eq(err, "unknown section [foo] (known: vm, boot, console, run, rng, disk0..disk7, net0..net3)");
+	ck_assert_str_eq(
+	    err,
+	    "unknown section [foo] (known: vm, boot, console, run, rng, disk0..disk7, net0..net3)");
 	ck_assert_int_eq(set("console", "", "1"), -EINVAL);
 	ck_assert_str_eq(err, "unknown key \"\" in section [console] (known: log, stdout, stdin)");
 	ck_assert_int_eq(set("run", "cpus", "1"), -EINVAL);
@@ -458,12 +461,15 @@ START_TEST(ini_errors)
 	expect_ini_error("[vm]\nmem = 12Q\n", -EINVAL,
 			 ": [vm] mem = \"12Q\": not a size (use a number with an optional K, M, G "
 			 "or T suffix, e.g. 512M)");
-	expect_ini_error("[vm]\nmemory = 1G\n", -EINVAL,
-			 ": unknown key \"memory\" in section [vm] (known: cpus, mem, cpu_template)");
+	expect_ini_error(
+	    "[vm]\nmemory = 1G\n", -EINVAL,
+	    ": unknown key \"memory\" in section [vm] (known: cpus, mem, cpu_template)");
 	expect_ini_error("[vm]\ncpus = 1\n[foo]\nbar = 1\n", -EINVAL,
-			 ": unknown section [foo] (known: vm, boot, console, run, rng, disk0..disk7, net0..net3)");
+			 ": unknown section [foo] (known: vm, boot, console, run, rng, "
+			 "disk0..disk7, net0..net3)");
 	expect_ini_error("[vm]\n[empty]\n", -EINVAL,
-			 ": unknown section [empty] (known: vm, boot, console, run, rng, disk0..disk7, net0..net3)");
+			 ": unknown section [empty] (known: vm, boot, console, run, rng, "
+			 "disk0..disk7, net0..net3)");
 	expect_ini_error("cpus = 2\n[vm]\n", -EINVAL,
 			 ":1: key \"cpus\" is outside any section (put it under [vm], [boot], "
 			 "[console] or [run])");
@@ -551,7 +557,8 @@ END_TEST
 
 START_TEST(enum_settings)
 {
-	ck_assert_int_eq(mvm_config_set(&cfg, "vm", "cpu_template", "baseline", err, sizeof(err)), 0);
+	ck_assert_int_eq(mvm_config_set(&cfg, "vm", "cpu_template", "baseline", err, sizeof(err)),
+			 0);
 	ck_assert_int_eq(cfg.cpu_template, MVM_CPU_TEMPLATE_BASELINE);
 	ck_assert_int_eq(mvm_config_set(&cfg, "vm", "cpu_template", "HOST", err, sizeof(err)), 0);
 	ck_assert_int_eq(cfg.cpu_template, MVM_CPU_TEMPLATE_HOST);
@@ -568,12 +575,11 @@ START_TEST(disk_sections)
 {
 	ck_assert_int_eq(mvm_config_set(&cfg, "disk0", "path", "/tmp/a.img", err, sizeof(err)), 0);
 	ck_assert_int_eq(mvm_config_set(&cfg, "disk0", "ro", "yes", err, sizeof(err)), 0);
-	ck_assert_int_eq(mvm_config_set(&cfg, "disk0", "serial", "12345678901234567890", err,
-					 sizeof(err)),
-			 0);
-	ck_assert_int_eq(mvm_config_set(&cfg, "disk0", "serial", "123456789012345678901", err,
-					 sizeof(err)),
-			 -EINVAL);
+	ck_assert_int_eq(
+	    mvm_config_set(&cfg, "disk0", "serial", "12345678901234567890", err, sizeof(err)), 0);
+	ck_assert_int_eq(
+	    mvm_config_set(&cfg, "disk0", "serial", "123456789012345678901", err, sizeof(err)),
+	    -EINVAL);
 	ck_assert_int_eq(mvm_config_set(&cfg, "disk0", "cache", "none", err, sizeof(err)), 0);
 	ck_assert_uint_eq(cfg.ndisks, 1);
 	ck_assert_str_eq(cfg.disks[0].path, "/tmp/a.img");

@@ -35,11 +35,11 @@ END_TEST
 
 START_TEST(ptr_rejects_out_of_range)
 {
-	ck_assert_ptr_null(gm_ptr(&gm, 0xfff0, 0x11));         /* runs off the end */
-	ck_assert_ptr_null(gm_ptr(&gm, 0x10000, 1));           /* in the gap */
-	ck_assert_ptr_null(gm_ptr(&gm, 0x100000fffull, 2));    /* straddles high end */
-	ck_assert_ptr_null(gm_ptr(&gm, UINT64_MAX, 2));        /* wraps */
-	ck_assert_ptr_null(gm_ptr(&gm, 8, UINT64_MAX - 4));    /* wraps */
+	ck_assert_ptr_null(gm_ptr(&gm, 0xfff0, 0x11));		 /* runs off the end */
+	ck_assert_ptr_null(gm_ptr(&gm, 0x10000, 1));		 /* in the gap */
+	ck_assert_ptr_null(gm_ptr(&gm, 0x100000fffull, 2));	 /* straddles high end */
+	ck_assert_ptr_null(gm_ptr(&gm, UINT64_MAX, 2));		 /* wraps */
+	ck_assert_ptr_null(gm_ptr(&gm, 8, UINT64_MAX - 4));	 /* wraps */
 	ck_assert_ptr_null(gm_ptr(&gm, 0xffff0000ull, 0x20000)); /* spans the hole */
 }
 END_TEST

@@ -22,7 +22,6 @@ struct idt_gate {
 	uint32_t reserved;
 } __attribute__((packed));
 
-
 #define IDT_GATE_INTERRUPT 0x8e /* present, DPL 0, 64-bit interrupt gate */
 
 extern const uint64_t exception_stubs[GUEST_EXCEPTION_VECTORS];
