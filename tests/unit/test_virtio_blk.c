@@ -20,38 +20,14 @@
 #include "devices/disk_image.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_mmio.h"
+#include "tests/unit/virtio_driver.h"
 
-#define RAM_BYTES  (4u << 20)
-#define DESC_GPA   0x1000u
-#define AVAIL_GPA  0x2000u
-#define USED_GPA   0x3000u
-#define BUF_GPA	   0x10000u
-#define QSIZE	   16u
 #define DISK_BYTES (1u << 20)
+#define REQUEST_Q  0u
 
-static const struct logger quiet = {LOG_ERROR, -1, "test"};
-
-struct irq_recorder {
-	unsigned pulses;
-};
-
-static void record_level(void *opaque, uint32_t gsi, int level)
-{
-	struct irq_recorder *r = opaque;
-	(void)gsi;
-	if (level)
-		r->pulses++;
-}
-
-static struct guest_mem gm;
-static uint8_t *ram;
+static struct virtio_test_driver drv;
 static char path[64];
 static struct virtio_blk *blk;
-static struct virtio_transport *t;
-static struct irq_recorder irqs;
-static struct irq_chip chip = {record_level, &irqs};
-static uint16_t avail_idx, used_seen, next_desc;
-static uint64_t next_buf;
 
 /* ---- Image ---- */
 
@@ -90,182 +66,65 @@ static uint64_t file_checksum(void)
 	return h;
 }
 
-/* ---- Transport registers, as a driver uses them ---- */
-
-static void mmio_w(uint64_t off, uint32_t v)
-{
-	virtio_mmio_write(t, off, &v, 4);
-}
-
-static uint32_t mmio_r(uint64_t off)
-{
-	uint32_t v;
-	virtio_mmio_read(t, off, &v, 4);
-	return v;
-}
+/* ---- The device, behind the transport ---- */
 
 static uint32_t cfg_r32(size_t off)
 {
-	return mmio_r(VIRTIO_MMIO_CONFIG + off);
-}
-
-static uint64_t device_features(void)
-{
-	mmio_w(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	uint64_t lo = mmio_r(VIRTIO_MMIO_DEVICE_FEATURES);
-	mmio_w(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	return lo | (uint64_t)mmio_r(VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-}
-
-/* §3.1.1 driver initialisation; accepts every offered feature except `drop`. */
-static void driver_init(uint64_t drop)
-{
-	uint64_t f = device_features() & ~drop;
-
-	mmio_w(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	mmio_w(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	mmio_w(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	mmio_w(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	mmio_w(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	mmio_w(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-	mmio_w(VIRTIO_MMIO_STATUS,
-	       VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
-	ck_assert(mmio_r(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK);
-	mmio_w(VIRTIO_MMIO_QUEUE_SEL, 0);
-	ck_assert_uint_ge(mmio_r(VIRTIO_MMIO_QUEUE_NUM_MAX), QSIZE);
-	mmio_w(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	mmio_w(VIRTIO_MMIO_QUEUE_DESC_LOW, DESC_GPA);
-	mmio_w(VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	mmio_w(VIRTIO_MMIO_QUEUE_AVAIL_LOW, AVAIL_GPA);
-	mmio_w(VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
-	mmio_w(VIRTIO_MMIO_QUEUE_USED_LOW, USED_GPA);
-	mmio_w(VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
-	mmio_w(VIRTIO_MMIO_QUEUE_READY, 1);
-	mmio_w(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-				       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
-	ck_assert(mmio_r(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_DRIVER_OK);
+	return vtd_read32(&drv, VIRTIO_MMIO_CONFIG + off);
 }
 
 static void start_device(bool read_only, const char *serial, enum mvm_disk_cache cache,
 			 uint64_t drop)
 {
 	struct mvm_disk_config disk = {path, read_only, (char *)serial, cache};
-	struct virtio_mmio_env env = {
-	    .mem = &gm, .log = &quiet, .irq = {&chip, 5}, .loop = NULL, .register_notify = NULL};
 	struct vmm_err err = {{0}};
 
-	ck_assert_int_eq(virtio_blk_create(&blk, &disk, NULL, &quiet, &err), 0);
-	ck_assert_int_eq(
-	    virtio_mmio_create(&t, virtio_blk_device_ops(blk), blk, 0xd0000000, &env, &err), 0);
-	driver_init(drop);
+	ck_assert_int_eq(virtio_blk_create(&blk, &disk, NULL, drv.log, &err), 0);
+	vtd_attach(&drv, virtio_blk_device_ops(blk), blk, NULL);
+	vtd_driver_init(&drv, drop);
 }
 
 static void setup(void)
 {
-	memset(&gm, 0, sizeof(gm));
-	ram = calloc(1, RAM_BYTES);
-	ck_assert_int_eq(gm_add_region(&gm, 0, RAM_BYTES, ram), 0);
+	vtd_init(&drv, 1);
 	make_image();
 	blk = NULL;
-	t = NULL;
-	irqs.pulses = 0;
-	avail_idx = used_seen = next_desc = 0;
-	next_buf = BUF_GPA;
 }
 
 static void teardown(void)
 {
-	virtio_mmio_destroy(t);
+	vtd_detach(&drv);
 	virtio_blk_destroy(blk);
 	unlink(path);
-	free(ram);
+	vtd_fini(&drv);
 }
 
-/* ---- A tiny driver-side split ring ---- */
+/* ---- Requests ---- */
 
-struct buf {
-	uint64_t gpa;
-	uint32_t len;
-	bool writable;
-};
-
-/* Allocates a guest buffer (16-byte aligned, or +1 to misalign). */
-static struct buf gbuf(uint32_t len, bool writable)
+static struct vtd_buf header(uint32_t type, uint64_t sector)
 {
-	struct buf b = {next_buf, len, writable};
-	next_buf = (next_buf + len + 15) & ~15ull;
-	return b;
-}
-
-static void *host(struct buf b)
-{
-	return ram + b.gpa;
-}
-
-/* Writes a chain of descriptors and makes it available; does not notify. */
-static void add_chain(const struct buf *bufs, unsigned n)
-{
-	struct vring_desc *desc = (struct vring_desc *)(ram + DESC_GPA);
-	struct vring_avail *avail = (struct vring_avail *)(ram + AVAIL_GPA);
-	uint16_t head = next_desc;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t d = (uint16_t)((next_desc + i) % QSIZE);
-		desc[d].addr = bufs[i].gpa;
-		desc[d].len = bufs[i].len;
-		desc[d].flags = (uint16_t)((bufs[i].writable ? VRING_DESC_F_WRITE : 0) |
-					   (i + 1 < n ? VRING_DESC_F_NEXT : 0));
-		desc[d].next = (uint16_t)((d + 1) % QSIZE);
-	}
-	next_desc = (uint16_t)((next_desc + n) % QSIZE);
-	avail->ring[avail_idx % QSIZE] = head;
-	avail_idx++;
-	__atomic_store_n(&avail->idx, avail_idx, __ATOMIC_RELEASE);
-}
-
-static void notify(void)
-{
-	mmio_w(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-}
-
-static uint16_t used_idx(void)
-{
-	return ((struct vring_used *)(ram + USED_GPA))->idx;
-}
-
-/* Next used element; fails if the device did not complete one. */
-static uint32_t take_used(void)
-{
-	struct vring_used *used = (struct vring_used *)(ram + USED_GPA);
-
-	ck_assert_uint_ne(used_idx(), used_seen);
-	return used->ring[used_seen++ % QSIZE].len;
-}
-
-static struct buf header(uint32_t type, uint64_t sector)
-{
-	struct buf b = gbuf(sizeof(struct virtio_blk_outhdr), false);
+	struct vtd_buf b = vtd_alloc(&drv, sizeof(struct virtio_blk_outhdr), false);
 	struct virtio_blk_outhdr h = {.type = type, .ioprio = 0, .sector = sector};
-	memcpy(host(b), &h, sizeof(h));
+	memcpy(vtd_host(&drv, b), &h, sizeof(h));
 	return b;
 }
 
-static struct buf status_buf(void)
+static struct vtd_buf status_buf(void)
 {
-	struct buf b = gbuf(1, true);
-	*(uint8_t *)host(b) = 0xee; /* not a valid status: proves the device wrote it */
+	struct vtd_buf b = vtd_alloc(&drv, 1, true);
+	*vtd_host(&drv, b) = 0xee; /* not a valid status: proves the device wrote it */
 	return b;
 }
 
 /* header, one data buffer, status; returns the status byte and checks used len. */
-static uint8_t simple_request(uint32_t type, uint64_t sector, struct buf data,
+static uint8_t simple_request(uint32_t type, uint64_t sector, struct vtd_buf data,
 			      uint32_t want_used_len)
 {
-	struct buf bufs[3] = {header(type, sector), data, status_buf()};
-	add_chain(bufs, 3);
-	notify();
-	ck_assert_uint_eq(take_used(), want_used_len);
-	return *(uint8_t *)host(bufs[2]);
+	struct vtd_buf bufs[3] = {header(type, sector), data, status_buf()};
+	vtd_add_chain(&drv, REQUEST_Q, bufs, 3);
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_take_used(&drv, REQUEST_Q, NULL), want_used_len);
+	return *vtd_host(&drv, bufs[2]);
 }
 
 /* ---- Tests ---- */
@@ -276,8 +135,8 @@ START_TEST(config_space_and_features_rw)
 
 	start_device(false, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
 	ck_assert_uint_eq(virtio_blk_capacity_bytes(blk), DISK_BYTES);
-	ck_assert_uint_eq(mmio_r(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
-	f = device_features();
+	ck_assert_uint_eq(vtd_read32(&drv, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
+	f = vtd_device_features(&drv);
 	ck_assert(f & (1ull << VIRTIO_BLK_F_FLUSH));
 	ck_assert(f & (1ull << VIRTIO_BLK_F_BLK_SIZE));
 	ck_assert(f & (1ull << VIRTIO_BLK_F_SEG_MAX));
@@ -303,7 +162,7 @@ START_TEST(config_space_and_features_rw)
 		    cfg_r32(offsetof(struct virtio_blk_config, discard_sector_alignment)), 1);
 	}
 	/* Writes to config are ignored. */
-	mmio_w(VIRTIO_MMIO_CONFIG, 0);
+	vtd_write32(&drv, VIRTIO_MMIO_CONFIG, 0);
 	ck_assert_uint_eq(cfg_r32(0), DISK_BYTES / 512);
 }
 END_TEST
@@ -313,7 +172,7 @@ START_TEST(config_space_and_features_ro)
 	uint64_t f;
 
 	start_device(true, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
-	f = device_features();
+	f = vtd_device_features(&drv);
 	ck_assert(f & (1ull << VIRTIO_BLK_F_RO));
 	ck_assert(!(f & (1ull << VIRTIO_BLK_F_DISCARD)));
 	ck_assert(!(f & (1ull << VIRTIO_BLK_F_WRITE_ZEROES)));
@@ -324,46 +183,46 @@ END_TEST
 START_TEST(read_lands_in_guest_memory)
 {
 	uint8_t want[1024];
-	struct buf data;
+	struct vtd_buf data;
 
 	start_device(false, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
-	data = gbuf(1024, true);
-	memset(host(data), 0xcc, 1024);
+	data = vtd_alloc(&drv, 1024, true);
+	memset(vtd_host(&drv, data), 0xcc, 1024);
 	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, 8, data, 1025), VIRTIO_BLK_S_OK);
 	file_read(8 * 512, want, sizeof(want));
-	ck_assert_mem_eq(host(data), want, sizeof(want));
-	ck_assert_uint_eq(irqs.pulses, 1);
-	ck_assert_uint_eq(mmio_r(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING,
+	ck_assert_mem_eq(vtd_host(&drv, data), want, sizeof(want));
+	ck_assert_uint_eq(drv.irq_pulses, 1);
+	ck_assert_uint_eq(vtd_read32(&drv, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING,
 			  VIRTIO_MMIO_INT_VRING);
 
 	/* The last sector of the disk is readable. */
-	data = gbuf(512, true);
+	data = vtd_alloc(&drv, 512, true);
 	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, DISK_BYTES / 512 - 1, data, 513),
 			  VIRTIO_BLK_S_OK);
 	file_read(DISK_BYTES - 512, want, 512);
-	ck_assert_mem_eq(host(data), want, 512);
+	ck_assert_mem_eq(vtd_host(&drv, data), want, 512);
 }
 END_TEST
 
 START_TEST(write_split_data_lands_in_file)
 {
-	struct buf bufs[4];
+	struct vtd_buf bufs[4];
 	uint8_t got[1536];
 
 	start_device(false, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
 	bufs[0] = header(VIRTIO_BLK_T_OUT, 3);
-	bufs[1] = gbuf(512, false);
-	bufs[2] = gbuf(1024, false);
+	bufs[1] = vtd_alloc(&drv, 512, false);
+	bufs[2] = vtd_alloc(&drv, 1024, false);
 	bufs[3] = status_buf();
-	memset(host(bufs[1]), 0x11, 512);
-	memset(host(bufs[2]), 0x22, 1024);
-	add_chain(bufs, 4);
-	notify();
-	ck_assert_uint_eq(take_used(), 1);
-	ck_assert_uint_eq(*(uint8_t *)host(bufs[3]), VIRTIO_BLK_S_OK);
+	memset(vtd_host(&drv, bufs[1]), 0x11, 512);
+	memset(vtd_host(&drv, bufs[2]), 0x22, 1024);
+	vtd_add_chain(&drv, REQUEST_Q, bufs, 4);
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_take_used(&drv, REQUEST_Q, NULL), 1);
+	ck_assert_uint_eq(*vtd_host(&drv, bufs[3]), VIRTIO_BLK_S_OK);
 	file_read(3 * 512, got, sizeof(got));
-	ck_assert_mem_eq(got, host(bufs[1]), 512);
-	ck_assert_mem_eq(got + 512, host(bufs[2]), 1024);
+	ck_assert_mem_eq(got, vtd_host(&drv, bufs[1]), 512);
+	ck_assert_mem_eq(got + 512, vtd_host(&drv, bufs[2]), 1024);
 
 	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_FLUSH, 0, status_buf(), 1), VIRTIO_BLK_S_OK);
 }
@@ -372,29 +231,29 @@ END_TEST
 /* FLUSH without data: header + status only. */
 START_TEST(flush_and_unsafe_flush)
 {
-	struct buf bufs[2];
+	struct vtd_buf bufs[2];
 
 	start_device(false, NULL, MVM_DISK_CACHE_UNSAFE, 0);
 	bufs[0] = header(VIRTIO_BLK_T_FLUSH, 0);
 	bufs[1] = status_buf();
-	add_chain(bufs, 2);
-	notify();
-	ck_assert_uint_eq(take_used(), 1);
-	ck_assert_uint_eq(*(uint8_t *)host(bufs[1]), VIRTIO_BLK_S_OK);
+	vtd_add_chain(&drv, REQUEST_Q, bufs, 2);
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_take_used(&drv, REQUEST_Q, NULL), 1);
+	ck_assert_uint_eq(*vtd_host(&drv, bufs[1]), VIRTIO_BLK_S_OK);
 }
 END_TEST
 
 static void check_get_id(const char *serial, const uint8_t want[VIRTIO_BLK_ID_BYTES])
 {
-	struct buf data;
+	struct vtd_buf data;
 
 	start_device(false, serial, MVM_DISK_CACHE_WRITEBACK, 0);
-	data = gbuf(VIRTIO_BLK_ID_BYTES + 4, true);
-	memset(host(data), 0xff, VIRTIO_BLK_ID_BYTES + 4);
+	data = vtd_alloc(&drv, VIRTIO_BLK_ID_BYTES + 4, true);
+	memset(vtd_host(&drv, data), 0xff, VIRTIO_BLK_ID_BYTES + 4);
 	data.len = VIRTIO_BLK_ID_BYTES;
 	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_GET_ID, 0, data, 21), VIRTIO_BLK_S_OK);
-	ck_assert_mem_eq(host(data), want, VIRTIO_BLK_ID_BYTES);
-	ck_assert_uint_eq(((uint8_t *)host(data))[VIRTIO_BLK_ID_BYTES], 0xff);
+	ck_assert_mem_eq(vtd_host(&drv, data), want, VIRTIO_BLK_ID_BYTES);
+	ck_assert_uint_eq(vtd_host(&drv, data)[VIRTIO_BLK_ID_BYTES], 0xff);
 }
 
 START_TEST(get_id_short_serial)
@@ -414,11 +273,11 @@ END_TEST
 START_TEST(get_id_none_and_short_buffer)
 {
 	uint8_t want[VIRTIO_BLK_ID_BYTES] = {0};
-	struct buf data;
+	struct vtd_buf data;
 
 	check_get_id(NULL, want);
 	/* A buffer shorter than 20 bytes gets the first bytes only. */
-	data = gbuf(8, true);
+	data = vtd_alloc(&drv, 8, true);
 	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_GET_ID, 0, data, 9), VIRTIO_BLK_S_OK);
 }
 END_TEST
@@ -429,7 +288,7 @@ START_TEST(serial_longer_than_20_is_refused)
 				       MVM_DISK_CACHE_WRITEBACK};
 	struct vmm_err err = {{0}};
 
-	ck_assert_int_eq(virtio_blk_create(&blk, &disk, NULL, &quiet, &err), -EINVAL);
+	ck_assert_int_eq(virtio_blk_create(&blk, &disk, NULL, drv.log, &err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "longer than 20 bytes"));
 	blk = NULL;
 }
@@ -438,11 +297,11 @@ END_TEST
 START_TEST(out_of_range_is_ioerr_and_file_unchanged)
 {
 	uint64_t before = file_checksum();
-	struct buf data;
+	struct vtd_buf data;
 
 	start_device(false, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
-	data = gbuf(1024, false);
-	memset(host(data), 0x77, 1024);
+	data = vtd_alloc(&drv, 1024, false);
+	memset(vtd_host(&drv, data), 0x77, 1024);
 	/* Starts on the last sector, ends one sector past the end. */
 	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_OUT, DISK_BYTES / 512 - 1, data, 1),
 			  VIRTIO_BLK_S_IOERR);
@@ -457,7 +316,7 @@ START_TEST(out_of_range_is_ioerr_and_file_unchanged)
 			  VIRTIO_BLK_S_IOERR);
 	ck_assert_uint_eq(file_checksum(), before);
 	/* The device keeps working. */
-	ck_assert_uint_eq(mmio_r(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
+	ck_assert_uint_eq(vtd_read32(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
 	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, 0, data, 1025), VIRTIO_BLK_S_OK);
 }
 END_TEST
@@ -465,45 +324,45 @@ END_TEST
 START_TEST(malformed_requests_are_ioerr)
 {
 	uint64_t before = file_checksum();
-	struct buf bufs[4];
+	struct vtd_buf bufs[4];
 
 	start_device(false, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
 	/* Data not a multiple of 512. */
-	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_OUT, 0, gbuf(100, false), 1),
+	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_OUT, 0, vtd_alloc(&drv, 100, false), 1),
 			  VIRTIO_BLK_S_IOERR);
-	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, 0, gbuf(513, true), 1),
+	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, 0, vtd_alloc(&drv, 513, true), 1),
 			  VIRTIO_BLK_S_IOERR);
 	/* Wrong direction: IN with readable data, OUT with writable data. */
-	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, 0, gbuf(512, false), 1),
+	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, 0, vtd_alloc(&drv, 512, false), 1),
 			  VIRTIO_BLK_S_IOERR);
-	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_OUT, 0, gbuf(512, true), 1),
+	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_OUT, 0, vtd_alloc(&drv, 512, true), 1),
 			  VIRTIO_BLK_S_IOERR);
 	/* IN with readable bytes after the header as well as writable data. */
 	bufs[0] = header(VIRTIO_BLK_T_IN, 0);
-	bufs[1] = gbuf(512, false);
-	bufs[2] = gbuf(512, true);
+	bufs[1] = vtd_alloc(&drv, 512, false);
+	bufs[2] = vtd_alloc(&drv, 512, true);
 	bufs[3] = status_buf();
-	add_chain(bufs, 4);
-	notify();
-	ck_assert_uint_eq(take_used(), 1);
-	ck_assert_uint_eq(*(uint8_t *)host(bufs[3]), VIRTIO_BLK_S_IOERR);
+	vtd_add_chain(&drv, REQUEST_Q, bufs, 4);
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_take_used(&drv, REQUEST_Q, NULL), 1);
+	ck_assert_uint_eq(*vtd_host(&drv, bufs[3]), VIRTIO_BLK_S_IOERR);
 	/* No data at all. */
 	bufs[0] = header(VIRTIO_BLK_T_IN, 0);
 	bufs[1] = status_buf();
-	add_chain(bufs, 2);
-	notify();
-	ck_assert_uint_eq(take_used(), 1);
-	ck_assert_uint_eq(*(uint8_t *)host(bufs[1]), VIRTIO_BLK_S_IOERR);
+	vtd_add_chain(&drv, REQUEST_Q, bufs, 2);
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_take_used(&drv, REQUEST_Q, NULL), 1);
+	ck_assert_uint_eq(*vtd_host(&drv, bufs[1]), VIRTIO_BLK_S_IOERR);
 	/* A header of 8 bytes. */
-	bufs[0] = gbuf(8, false);
-	memset(host(bufs[0]), 0, 8);
+	bufs[0] = vtd_alloc(&drv, 8, false);
+	memset(vtd_host(&drv, bufs[0]), 0, 8);
 	bufs[1] = status_buf();
-	add_chain(bufs, 2);
-	notify();
-	ck_assert_uint_eq(take_used(), 1);
-	ck_assert_uint_eq(*(uint8_t *)host(bufs[1]), VIRTIO_BLK_S_IOERR);
+	vtd_add_chain(&drv, REQUEST_Q, bufs, 2);
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_take_used(&drv, REQUEST_Q, NULL), 1);
+	ck_assert_uint_eq(*vtd_host(&drv, bufs[1]), VIRTIO_BLK_S_IOERR);
 	ck_assert_uint_eq(file_checksum(), before);
-	ck_assert_uint_eq(mmio_r(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
+	ck_assert_uint_eq(vtd_read32(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
 }
 END_TEST
 
@@ -515,7 +374,7 @@ START_TEST(unknown_types_are_unsupp)
 
 	start_device(false, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		ck_assert_uint_eq(simple_request(types[i], 0, gbuf(512, true), 1),
+		ck_assert_uint_eq(simple_request(types[i], 0, vtd_alloc(&drv, 512, true), 1),
 				  VIRTIO_BLK_S_UNSUPP);
 }
 END_TEST
@@ -523,18 +382,18 @@ END_TEST
 START_TEST(read_only_disk_refuses_writes)
 {
 	uint64_t before = file_checksum();
-	struct buf seg;
+	struct vtd_buf seg;
 	struct virtio_blk_discard_write_zeroes d = {.sector = 0, .num_sectors = 8, .flags = 0};
 
 	start_device(true, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
-	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_OUT, 0, gbuf(512, false), 1),
+	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_OUT, 0, vtd_alloc(&drv, 512, false), 1),
 			  VIRTIO_BLK_S_IOERR);
-	seg = gbuf(sizeof(d), false);
-	memcpy(host(seg), &d, sizeof(d));
+	seg = vtd_alloc(&drv, sizeof(d), false);
+	memcpy(vtd_host(&drv, seg), &d, sizeof(d));
 	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_DISCARD, 0, seg, 1), VIRTIO_BLK_S_IOERR);
 	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_WRITE_ZEROES, 0, seg, 1), VIRTIO_BLK_S_IOERR);
 	/* Reads and flushes still work. */
-	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, 0, gbuf(512, true), 513),
+	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, 0, vtd_alloc(&drv, 512, true), 513),
 			  VIRTIO_BLK_S_OK);
 	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_FLUSH, 0, status_buf(), 1), VIRTIO_BLK_S_OK);
 	ck_assert_uint_eq(file_checksum(), before);
@@ -545,57 +404,56 @@ END_TEST
 START_TEST(split_header_and_shared_status)
 {
 	struct virtio_blk_outhdr h = {.type = VIRTIO_BLK_T_IN, .sector = 2};
-	struct buf bufs[3];
+	struct vtd_buf bufs[3];
 	uint8_t want[512];
 
 	start_device(false, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
-	bufs[0] = gbuf(8, false);
-	bufs[1] = gbuf(8, false);
-	memcpy(host(bufs[0]), &h, 8);
-	memcpy(host(bufs[1]), (uint8_t *)&h + 8, 8);
-	bufs[2] = gbuf(513, true);
-	memset(host(bufs[2]), 0xee, 513);
-	add_chain(bufs, 3);
-	notify();
-	ck_assert_uint_eq(take_used(), 513);
+	bufs[0] = vtd_alloc(&drv, 8, false);
+	bufs[1] = vtd_alloc(&drv, 8, false);
+	memcpy(vtd_host(&drv, bufs[0]), &h, 8);
+	memcpy(vtd_host(&drv, bufs[1]), (uint8_t *)&h + 8, 8);
+	bufs[2] = vtd_alloc(&drv, 513, true);
+	memset(vtd_host(&drv, bufs[2]), 0xee, 513);
+	vtd_add_chain(&drv, REQUEST_Q, bufs, 3);
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_take_used(&drv, REQUEST_Q, NULL), 513);
 	file_read(2 * 512, want, 512);
-	ck_assert_mem_eq(host(bufs[2]), want, 512);
-	ck_assert_uint_eq(((uint8_t *)host(bufs[2]))[512], VIRTIO_BLK_S_OK);
+	ck_assert_mem_eq(vtd_host(&drv, bufs[2]), want, 512);
+	ck_assert_uint_eq(vtd_host(&drv, bufs[2])[512], VIRTIO_BLK_S_OK);
 }
 END_TEST
 
 START_TEST(missing_status_needs_reset)
 {
-	struct buf bufs[2];
+	struct vtd_buf bufs[2];
 	unsigned pulses;
 
 	start_device(false, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
 	/* Last buffer device-readable: nowhere to put the status. */
 	bufs[0] = header(VIRTIO_BLK_T_OUT, 0);
-	bufs[1] = gbuf(512, false);
-	add_chain(bufs, 2);
-	notify();
-	ck_assert_uint_eq(used_idx(), 0);
-	ck_assert_uint_eq(mmio_r(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	bufs[1] = vtd_alloc(&drv, 512, false);
+	vtd_add_chain(&drv, REQUEST_Q, bufs, 2);
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_used_idx(&drv, REQUEST_Q), 0);
+	ck_assert_uint_eq(vtd_read32(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
 			  VIRTIO_CONFIG_S_NEEDS_RESET);
-	ck_assert_uint_eq(mmio_r(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG,
+	ck_assert_uint_eq(vtd_read32(&drv, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG,
 			  VIRTIO_MMIO_INT_CONFIG);
 	/* Further requests are not served until the driver resets. */
-	pulses = irqs.pulses;
+	pulses = drv.irq_pulses;
 	{
-		struct buf ok[3] = {header(VIRTIO_BLK_T_IN, 0), gbuf(512, true), status_buf()};
-		add_chain(ok, 3);
-		notify();
-		ck_assert_uint_eq(used_idx(), 0);
-		ck_assert_uint_eq(irqs.pulses, pulses);
+		struct vtd_buf ok[3] = {header(VIRTIO_BLK_T_IN, 0), vtd_alloc(&drv, 512, true),
+					status_buf()};
+		vtd_add_chain(&drv, REQUEST_Q, ok, 3);
+		vtd_notify(&drv, REQUEST_Q);
+		ck_assert_uint_eq(vtd_used_idx(&drv, REQUEST_Q), 0);
+		ck_assert_uint_eq(drv.irq_pulses, pulses);
 	}
 	/* Reset and re-initialise: the device works again. */
-	mmio_w(VIRTIO_MMIO_STATUS, 0);
-	ck_assert_uint_eq(mmio_r(VIRTIO_MMIO_STATUS), 0);
-	memset(ram + DESC_GPA, 0, 0x3000);
-	avail_idx = used_seen = next_desc = 0;
-	driver_init(0);
-	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, 0, gbuf(512, true), 513),
+	vtd_write32(&drv, VIRTIO_MMIO_STATUS, 0);
+	ck_assert_uint_eq(vtd_read32(&drv, VIRTIO_MMIO_STATUS), 0);
+	vtd_driver_init(&drv, 0);
+	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, 0, vtd_alloc(&drv, 512, true), 513),
 			  VIRTIO_BLK_S_OK);
 }
 END_TEST
@@ -603,51 +461,51 @@ END_TEST
 /* A chain that is only the header: no status byte either. */
 START_TEST(header_only_chain_needs_reset)
 {
-	struct buf h;
+	struct vtd_buf h;
 
 	start_device(false, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
 	h = header(VIRTIO_BLK_T_FLUSH, 0);
-	add_chain(&h, 1);
-	notify();
-	ck_assert_uint_eq(used_idx(), 0);
-	ck_assert_uint_eq(mmio_r(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
+	vtd_add_chain(&drv, REQUEST_Q, &h, 1);
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_used_idx(&drv, REQUEST_Q), 0);
+	ck_assert_uint_eq(vtd_read32(&drv, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET,
 			  VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 END_TEST
 
 START_TEST(batch_gets_one_interrupt)
 {
-	struct buf st[3];
+	struct vtd_buf st[3];
 
 	start_device(false, NULL, MVM_DISK_CACHE_WRITEBACK, 1ull << VIRTIO_RING_F_EVENT_IDX);
 	for (int i = 0; i < 3; i++) {
-		struct buf bufs[3] = {header(VIRTIO_BLK_T_IN, (uint64_t)i), gbuf(512, true),
-				      status_buf()};
+		struct vtd_buf bufs[3] = {header(VIRTIO_BLK_T_IN, (uint64_t)i),
+					  vtd_alloc(&drv, 512, true), status_buf()};
 		st[i] = bufs[2];
-		add_chain(bufs, 3);
+		vtd_add_chain(&drv, REQUEST_Q, bufs, 3);
 	}
-	notify();
-	ck_assert_uint_eq(used_idx(), 3);
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_used_idx(&drv, REQUEST_Q), 3);
 	for (int i = 0; i < 3; i++) {
-		ck_assert_uint_eq(take_used(), 513);
-		ck_assert_uint_eq(*(uint8_t *)host(st[i]), VIRTIO_BLK_S_OK);
+		ck_assert_uint_eq(vtd_take_used(&drv, REQUEST_Q, NULL), 513);
+		ck_assert_uint_eq(*vtd_host(&drv, st[i]), VIRTIO_BLK_S_OK);
 	}
-	ck_assert_uint_eq(irqs.pulses, 1);
+	ck_assert_uint_eq(drv.irq_pulses, 1);
 
 	/* The driver suppressed interrupts: completions without a pulse. */
-	((struct vring_avail *)(ram + AVAIL_GPA))->flags = VRING_AVAIL_F_NO_INTERRUPT;
-	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, 0, gbuf(512, true), 513),
+	vtd_avail_ring(&drv, REQUEST_Q)->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, 0, vtd_alloc(&drv, 512, true), 513),
 			  VIRTIO_BLK_S_OK);
-	ck_assert_uint_eq(irqs.pulses, 1);
+	ck_assert_uint_eq(drv.irq_pulses, 1);
 }
 END_TEST
 
-static struct buf dwz_seg(uint64_t sector, uint32_t n, uint32_t flags)
+static struct vtd_buf dwz_seg(uint64_t sector, uint32_t n, uint32_t flags)
 {
 	struct virtio_blk_discard_write_zeroes d = {
 	    .sector = sector, .num_sectors = n, .flags = flags};
-	struct buf b = gbuf(sizeof(d), false);
-	memcpy(host(b), &d, sizeof(d));
+	struct vtd_buf b = vtd_alloc(&drv, sizeof(d), false);
+	memcpy(vtd_host(&drv, b), &d, sizeof(d));
 	return b;
 }
 
@@ -665,12 +523,12 @@ static bool all_zero(uint64_t off, size_t len)
 START_TEST(write_zeroes_and_discard)
 {
 	uint64_t f;
-	struct buf two;
+	struct vtd_buf two;
 	struct virtio_blk_discard_write_zeroes d[2] = {{0, 1, 0}, {4, 1, 0}};
 	uint64_t before;
 
 	start_device(false, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
-	f = device_features();
+	f = vtd_device_features(&drv);
 	ck_assert(!all_zero(16 * 512, 8 * 512));
 	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_WRITE_ZEROES, 0, dwz_seg(16, 8, 0), 1),
 			  VIRTIO_BLK_S_OK);
@@ -701,8 +559,8 @@ START_TEST(write_zeroes_and_discard)
 	ck_assert_uint_eq(
 	    simple_request(VIRTIO_BLK_T_WRITE_ZEROES, 0, dwz_seg(0, (1u << 16) + 1, 0), 1),
 	    VIRTIO_BLK_S_IOERR);
-	two = gbuf(sizeof(d), false);
-	memcpy(host(two), d, sizeof(d));
+	two = vtd_alloc(&drv, sizeof(d), false);
+	memcpy(vtd_host(&drv, two), d, sizeof(d));
 	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_WRITE_ZEROES, 0, two, 1), VIRTIO_BLK_S_IOERR);
 	two.len = 8;
 	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_WRITE_ZEROES, 0, two, 1), VIRTIO_BLK_S_IOERR);
@@ -735,7 +593,7 @@ START_TEST(busy_image_fails_create)
 	struct vmm_err err = {{0}};
 
 	start_device(false, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
-	ck_assert_int_eq(virtio_blk_create(&second, &disk, NULL, &quiet, &err), -EBUSY);
+	ck_assert_int_eq(virtio_blk_create(&second, &disk, NULL, drv.log, &err), -EBUSY);
 	ck_assert_ptr_nonnull(strstr(err.msg, "is in use by another process (locked)"));
 	ck_assert_ptr_null(second);
 }

@@ -27,106 +27,20 @@
 #include "devices/net_backend.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
+#include "tests/unit/virtio_driver.h"
 
-#define RAM_BYTES (4u << 20)
-#define BUF_GPA	  0x10000u
-#define QSIZE	  16u
-#define HDR	  NET_VNET_HDR_LEN
+#define HDR NET_VNET_HDR_LEN
+#define RXQ 0u
+#define TXQ 1u
 
-static const struct logger quiet = {LOG_ERROR, -1, "test"};
-
-struct irq_recorder {
-	unsigned pulses;
-};
-
-static void record_level(void *opaque, uint32_t gsi, int level)
-{
-	struct irq_recorder *r = opaque;
-	(void)gsi;
-	if (level)
-		r->pulses++;
-}
-
-/* Per queue: where its rings live and the driver-side indices. */
-struct ring {
-	uint64_t desc, avail, used;
-	uint16_t avail_idx, used_seen, next_desc;
-};
-
-static struct guest_mem gm;
-static uint8_t *ram;
+static struct virtio_test_driver drv;
 static struct ev_loop *loop;
 static struct virtio_net *net;
 static struct net_backend *be;
-static struct virtio_transport *t;
-static struct irq_recorder irqs;
-static struct irq_chip chip = {record_level, &irqs};
-static struct ring rings[2];
-static uint64_t next_buf;
 static int peer;  /* the test's end of the socketpair: the "host network" */
 static int devfd; /* the device's end (owned by the backend) */
 
-#define RXQ 0
-#define TXQ 1
-
-/* ---- Transport registers, as a driver uses them ---- */
-
-static void mmio_w(uint64_t off, uint32_t v)
-{
-	virtio_mmio_write(t, off, &v, 4);
-}
-
-static uint32_t mmio_r(uint64_t off)
-{
-	uint32_t v;
-	virtio_mmio_read(t, off, &v, 4);
-	return v;
-}
-
-static uint64_t device_features(void)
-{
-	mmio_w(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	uint64_t lo = mmio_r(VIRTIO_MMIO_DEVICE_FEATURES);
-	mmio_w(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	return lo | (uint64_t)mmio_r(VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-}
-
-static void setup_queue(unsigned q)
-{
-	struct ring *r = &rings[q];
-
-	mmio_w(VIRTIO_MMIO_QUEUE_SEL, q);
-	ck_assert_uint_ge(mmio_r(VIRTIO_MMIO_QUEUE_NUM_MAX), QSIZE);
-	mmio_w(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	mmio_w(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)r->desc);
-	mmio_w(VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	mmio_w(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)r->avail);
-	mmio_w(VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
-	mmio_w(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)r->used);
-	mmio_w(VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
-	mmio_w(VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
-/* §3.1.1 driver initialisation; accepts every offered feature except `drop`. */
-static void driver_init(uint64_t drop)
-{
-	uint64_t f = device_features() & ~drop;
-
-	mmio_w(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	mmio_w(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	mmio_w(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	mmio_w(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	mmio_w(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	mmio_w(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-	mmio_w(VIRTIO_MMIO_STATUS,
-	       VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
-	ck_assert(mmio_r(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK);
-	setup_queue(RXQ);
-	setup_queue(TXQ);
-	mmio_w(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
-				       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
-	ck_assert(mmio_r(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_DRIVER_OK);
-}
+/* ---- The device, behind the transport ---- */
 
 static const uint64_t fd_offloads = (1ull << VIRTIO_NET_F_CSUM) |
 				    (1ull << VIRTIO_NET_F_GUEST_CSUM) |
@@ -135,8 +49,6 @@ static const uint64_t fd_offloads = (1ull << VIRTIO_NET_F_CSUM) |
 /* A device over a socketpair; `init`: also run the driver's initialisation. */
 static void start_device(uint64_t drop, bool init)
 {
-	struct virtio_mmio_env env = {
-	    .mem = &gm, .log = &quiet, .irq = {&chip, 5}, .loop = NULL, .register_notify = NULL};
 	static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 	struct vmm_err err = {{0}};
 	int sv[2];
@@ -144,115 +56,33 @@ static void start_device(uint64_t drop, bool init)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 	peer = sv[1];
 	devfd = sv[0];
-	ck_assert_int_eq(net_fd_backend_create(&be, sv[0], fd_offloads, loop, &quiet, &err), 0);
-	ck_assert_int_eq(virtio_net_create_with_backend(&net, be, mac, loop, &quiet, &err), 0);
-	ck_assert_int_eq(
-	    virtio_mmio_create(&t, virtio_net_device_ops(net), net, 0xd0000000, &env, &err), 0);
+	ck_assert_int_eq(net_fd_backend_create(&be, sv[0], fd_offloads, loop, drv.log, &err), 0);
+	ck_assert_int_eq(virtio_net_create_with_backend(&net, be, mac, loop, drv.log, &err), 0);
+	vtd_attach(&drv, virtio_net_device_ops(net), net, NULL);
 	if (init)
-		driver_init(drop);
+		vtd_driver_init(&drv, drop);
 }
 
 static void setup(void)
 {
-	memset(&gm, 0, sizeof(gm));
-	ram = calloc(1, RAM_BYTES);
-	ck_assert_int_eq(gm_add_region(&gm, 0, RAM_BYTES, ram), 0);
+	vtd_init(&drv, 2);
 	ck_assert_int_eq(ev_loop_create(&loop), 0);
 	net = NULL;
 	be = NULL;
-	t = NULL;
 	peer = -1;
-	irqs.pulses = 0;
-	memset(rings, 0, sizeof(rings));
-	rings[RXQ] = (struct ring){0x1000, 0x2000, 0x3000, 0, 0, 0};
-	rings[TXQ] = (struct ring){0x4000, 0x5000, 0x6000, 0, 0, 0};
-	next_buf = BUF_GPA;
 }
 
 static void teardown(void)
 {
-	virtio_mmio_destroy(t);
+	vtd_detach(&drv);
 	virtio_net_destroy(net);
 	if (peer >= 0)
 		close(peer);
 	ev_loop_destroy(loop);
-	free(ram);
+	vtd_fini(&drv);
 }
 
-/* ---- A tiny driver-side split ring ---- */
-
-struct buf {
-	uint64_t gpa;
-	uint32_t len;
-	bool writable;
-};
-
-static struct buf gbuf(uint32_t len, bool writable)
-{
-	struct buf b = {next_buf, len, writable};
-	next_buf = (next_buf + len + 15) & ~15ull;
-	ck_assert_uint_lt(next_buf, RAM_BYTES);
-	return b;
-}
-
-static uint8_t *host(struct buf b)
-{
-	return ram + b.gpa;
-}
-
-static void add_chain(unsigned q, const struct buf *bufs, unsigned n)
-{
-	struct ring *r = &rings[q];
-	struct vring_desc *desc = (struct vring_desc *)(ram + r->desc);
-	struct vring_avail *avail = (struct vring_avail *)(ram + r->avail);
-	uint16_t head = r->next_desc;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t d = (uint16_t)((r->next_desc + i) % QSIZE);
-		desc[d].addr = bufs[i].gpa;
-		desc[d].len = bufs[i].len;
-		desc[d].flags = (uint16_t)((bufs[i].writable ? VRING_DESC_F_WRITE : 0) |
-					   (i + 1 < n ? VRING_DESC_F_NEXT : 0));
-		desc[d].next = (uint16_t)((d + 1) % QSIZE);
-	}
-	r->next_desc = (uint16_t)((r->next_desc + n) % QSIZE);
-	avail->ring[r->avail_idx % QSIZE] = head;
-	r->avail_idx++;
-	__atomic_store_n(&avail->idx, r->avail_idx, __ATOMIC_RELEASE);
-}
-
-static void notify(unsigned q)
-{
-	mmio_w(VIRTIO_MMIO_QUEUE_NOTIFY, q);
-}
-
-static uint16_t used_idx(unsigned q)
-{
-	return ((struct vring_used *)(ram + rings[q].used))->idx;
-}
-
-static unsigned used_pending(unsigned q)
-{
-	return (uint16_t)(used_idx(q) - rings[q].used_seen);
-}
-
-/* Next used element: its descriptor head and length. */
-static uint32_t take_used(unsigned q, uint32_t *head)
-{
-	struct vring_used *used = (struct vring_used *)(ram + rings[q].used);
-	struct vring_used_elem e;
-
-	ck_assert_uint_ne(used_idx(q), rings[q].used_seen);
-	e = used->ring[rings[q].used_seen++ % QSIZE];
-	if (head)
-		*head = e.id;
-	return e.len;
-}
-
-static bool needs_reset(void)
-{
-	return mmio_r(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET;
-}
+/* ---- Frames ---- */
 
 static struct virtio_net_stats stats(void)
 {
@@ -268,14 +98,15 @@ static void fill_pattern(uint8_t *p, size_t len, unsigned seed)
 }
 
 /* A TX chain: header (flags, gso) in one buffer, `len` frame bytes in another. */
-static struct buf tx_frame(size_t len, unsigned seed)
+static struct vtd_buf tx_frame(size_t len, unsigned seed)
 {
-	struct buf bufs[2] = {gbuf(HDR, false), gbuf((uint32_t)len, false)};
+	struct vtd_buf bufs[2] = {vtd_alloc(&drv, HDR, false),
+				  vtd_alloc(&drv, (uint32_t)len, false)};
 	struct virtio_net_hdr_mrg_rxbuf h = {0};
 
-	memcpy(host(bufs[0]), &h, sizeof(h));
-	fill_pattern(host(bufs[1]), len, seed);
-	add_chain(TXQ, bufs, 2);
+	memcpy(vtd_host(&drv, bufs[0]), &h, sizeof(h));
+	fill_pattern(vtd_host(&drv, bufs[1]), len, seed);
+	vtd_add_chain(&drv, TXQ, bufs, 2);
 	return bufs[1];
 }
 
@@ -295,12 +126,12 @@ static ssize_t host_recv(uint8_t *buf, size_t len)
 	return recv(peer, buf, len, MSG_DONTWAIT);
 }
 
-static struct buf post_rx(uint32_t len)
+static struct vtd_buf post_rx(uint32_t len)
 {
-	struct buf b = gbuf(len, true);
+	struct vtd_buf b = vtd_alloc(&drv, len, true);
 
-	memset(host(b), 0xee, len);
-	add_chain(RXQ, &b, 1);
+	memset(vtd_host(&drv, b), 0xee, len);
+	vtd_add_chain(&drv, RXQ, &b, 1);
 	return b;
 }
 
@@ -312,8 +143,8 @@ START_TEST(config_space_and_features)
 	uint8_t mac[6];
 
 	start_device(0, false);
-	ck_assert_uint_eq(mmio_r(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_NET);
-	f = device_features();
+	ck_assert_uint_eq(vtd_read32(&drv, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_NET);
+	f = vtd_device_features(&drv);
 	ck_assert(f & (1ull << VIRTIO_NET_F_MAC));
 	ck_assert(f & (1ull << VIRTIO_NET_F_STATUS));
 	ck_assert(f & (1ull << VIRTIO_NET_F_MRG_RXBUF));
@@ -329,24 +160,24 @@ START_TEST(config_space_and_features)
 
 	for (unsigned i = 0; i < 6; i++) {
 		uint8_t v;
-		virtio_mmio_read(t, VIRTIO_MMIO_CONFIG + i, &v, 1);
+		virtio_mmio_read(drv.t, VIRTIO_MMIO_CONFIG + i, &v, 1);
 		mac[i] = v;
 	}
 	ck_assert_mem_eq(mac, ((uint8_t[]){0x52, 0x54, 0x00, 0x12, 0x34, 0x56}), 6);
 	uint16_t status;
-	virtio_mmio_read(t, VIRTIO_MMIO_CONFIG + offsetof(struct virtio_net_config, status),
+	virtio_mmio_read(drv.t, VIRTIO_MMIO_CONFIG + offsetof(struct virtio_net_config, status),
 			 &status, 2);
 	ck_assert_uint_eq(status, VIRTIO_NET_S_LINK_UP);
 	uint16_t pairs;
 	virtio_mmio_read(
-	    t, VIRTIO_MMIO_CONFIG + offsetof(struct virtio_net_config, max_virtqueue_pairs), &pairs,
-	    2);
+	    drv.t, VIRTIO_MMIO_CONFIG + offsetof(struct virtio_net_config, max_virtqueue_pairs),
+	    &pairs, 2);
 	ck_assert_uint_eq(pairs, 1);
 
 	/* Config writes (legacy MAC setting) are ignored. */
 	uint8_t zero = 0;
-	virtio_mmio_write(t, VIRTIO_MMIO_CONFIG, &zero, 1);
-	virtio_mmio_read(t, VIRTIO_MMIO_CONFIG, &zero, 1);
+	virtio_mmio_write(drv.t, VIRTIO_MMIO_CONFIG, &zero, 1);
+	virtio_mmio_read(drv.t, VIRTIO_MMIO_CONFIG, &zero, 1);
 	ck_assert_uint_eq(zero, 0x52);
 }
 END_TEST
@@ -354,33 +185,33 @@ END_TEST
 START_TEST(tx_frame_reaches_backend)
 {
 	uint8_t got[2048];
-	struct buf b;
-	struct buf bufs[3];
+	struct vtd_buf b;
+	struct vtd_buf bufs[3];
 	struct virtio_net_hdr_mrg_rxbuf h = {
 	    .hdr = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34, .csum_offset = 16}};
 
 	start_device(0, true);
 	b = tx_frame(1000, 1);
-	notify(TXQ);
+	vtd_notify(&drv, TXQ);
 	ck_assert_int_eq(host_recv(got, sizeof(got)), HDR + 1000);
-	ck_assert_mem_eq(got + HDR, host(b), 1000);
-	ck_assert_uint_eq(take_used(TXQ, NULL), 0);
-	ck_assert_uint_eq(irqs.pulses, 1);
+	ck_assert_mem_eq(got + HDR, vtd_host(&drv, b), 1000);
+	ck_assert_uint_eq(vtd_take_used(&drv, TXQ, NULL), 0);
+	ck_assert_uint_eq(drv.irq_pulses, 1);
 
 	/* The header passes through to a TAP untouched; a split frame is gathered. */
-	bufs[0] = gbuf(5, false);
-	bufs[1] = gbuf(HDR - 5 + 100, false);
-	bufs[2] = gbuf(60, false);
-	memcpy(host(bufs[0]), &h, 5);
-	memcpy(host(bufs[1]), (uint8_t *)&h + 5, HDR - 5);
-	fill_pattern(host(bufs[1]) + HDR - 5, 100, 2);
-	fill_pattern(host(bufs[2]), 60, 3);
-	add_chain(TXQ, bufs, 3);
-	notify(TXQ);
+	bufs[0] = vtd_alloc(&drv, 5, false);
+	bufs[1] = vtd_alloc(&drv, HDR - 5 + 100, false);
+	bufs[2] = vtd_alloc(&drv, 60, false);
+	memcpy(vtd_host(&drv, bufs[0]), &h, 5);
+	memcpy(vtd_host(&drv, bufs[1]), (uint8_t *)&h + 5, HDR - 5);
+	fill_pattern(vtd_host(&drv, bufs[1]) + HDR - 5, 100, 2);
+	fill_pattern(vtd_host(&drv, bufs[2]), 60, 3);
+	vtd_add_chain(&drv, TXQ, bufs, 3);
+	vtd_notify(&drv, TXQ);
 	ck_assert_int_eq(host_recv(got, sizeof(got)), HDR + 160);
 	ck_assert_mem_eq(got, &h, HDR);
-	ck_assert_mem_eq(got + HDR, host(bufs[1]) + HDR - 5, 100);
-	ck_assert_mem_eq(got + HDR + 100, host(bufs[2]), 60);
+	ck_assert_mem_eq(got + HDR, vtd_host(&drv, bufs[1]) + HDR - 5, 100);
+	ck_assert_mem_eq(got + HDR + 100, vtd_host(&drv, bufs[2]), 60);
 	ck_assert_uint_eq(stats().tx_frames, 2);
 	ck_assert_uint_eq(stats().tx_bytes, 1160);
 }
@@ -393,14 +224,14 @@ START_TEST(tx_batches_one_interrupt)
 	start_device(0, true);
 	for (unsigned i = 0; i < 5; i++)
 		tx_frame(60 + i, i);
-	notify(TXQ);
+	vtd_notify(&drv, TXQ);
 	for (unsigned i = 0; i < 5; i++) {
 		ck_assert_int_eq(host_recv(got, sizeof(got)), HDR + 60 + i);
 		ck_assert_uint_eq(got[HDR], (uint8_t)i); /* in ring order */
 	}
 	ck_assert_int_lt(host_recv(got, sizeof(got)), 0);
-	ck_assert_uint_eq(used_pending(TXQ), 5);
-	ck_assert_uint_eq(irqs.pulses, 1);
+	ck_assert_uint_eq(vtd_used_pending(&drv, TXQ), 5);
+	ck_assert_uint_eq(drv.irq_pulses, 1);
 	ck_assert_uint_eq(stats().tx_frames, 5);
 }
 END_TEST
@@ -408,48 +239,48 @@ END_TEST
 START_TEST(tx_malformed_dropped)
 {
 	uint8_t *got = malloc(HDR + NET_MAX_FRAME + 16);
-	struct buf b;
+	struct vtd_buf b;
 
 	start_device(0, true);
 	/* Header shorter than 12 bytes. */
-	b = gbuf(8, false);
-	add_chain(TXQ, &b, 1);
+	b = vtd_alloc(&drv, 8, false);
+	vtd_add_chain(&drv, TXQ, &b, 1);
 	/* A header and no frame. */
-	b = gbuf(HDR, false);
-	add_chain(TXQ, &b, 1);
+	b = vtd_alloc(&drv, HDR, false);
+	vtd_add_chain(&drv, TXQ, &b, 1);
 	/* One byte above the largest frame. */
 	tx_frame(NET_MAX_FRAME + 1, 0);
 	/* A writable buffer in a TX chain. */
-	struct buf wb[2] = {gbuf(HDR + 60, false), gbuf(16, true)};
-	add_chain(TXQ, wb, 2);
-	notify(TXQ);
+	struct vtd_buf wb[2] = {vtd_alloc(&drv, HDR + 60, false), vtd_alloc(&drv, 16, true)};
+	vtd_add_chain(&drv, TXQ, wb, 2);
+	vtd_notify(&drv, TXQ);
 	ck_assert_int_lt(host_recv(got, HDR + NET_MAX_FRAME + 16), 0);
-	ck_assert_uint_eq(used_pending(TXQ), 4); /* all returned to the guest */
+	ck_assert_uint_eq(vtd_used_pending(&drv, TXQ), 4); /* all returned to the guest */
 	ck_assert_uint_eq(stats().tx_dropped, 4);
-	ck_assert(!needs_reset());
+	ck_assert(!vtd_needs_reset(&drv));
 
 	/* The largest frame is fine, and the device still works. */
 	b = tx_frame(NET_MAX_FRAME, 9);
-	notify(TXQ);
+	vtd_notify(&drv, TXQ);
 	ck_assert_int_eq(host_recv(got, HDR + NET_MAX_FRAME + 16), HDR + NET_MAX_FRAME);
-	ck_assert_mem_eq(got + HDR, host(b), NET_MAX_FRAME);
+	ck_assert_mem_eq(got + HDR, vtd_host(&drv, b), NET_MAX_FRAME);
 	free(got);
 }
 END_TEST
 
 START_TEST(tx_hostile_chain_needs_reset)
 {
-	struct buf bad = {RAM_BYTES - 8, 64, false}; /* runs off the end of RAM */
+	struct vtd_buf bad = {VTD_RAM_BYTES - 8, 64, false}; /* runs off the end of RAM */
 	uint8_t got[64];
 
 	start_device(0, true);
-	add_chain(TXQ, &bad, 1);
-	notify(TXQ);
-	ck_assert(needs_reset());
+	vtd_add_chain(&drv, TXQ, &bad, 1);
+	vtd_notify(&drv, TXQ);
+	ck_assert(vtd_needs_reset(&drv));
 	ck_assert_int_lt(host_recv(got, sizeof(got)), 0);
 	/* Nothing more is processed until reset. */
 	tx_frame(60, 0);
-	notify(TXQ);
+	vtd_notify(&drv, TXQ);
 	ck_assert_int_lt(host_recv(got, sizeof(got)), 0);
 }
 END_TEST
@@ -460,21 +291,21 @@ START_TEST(rx_frame_with_header)
 					     .num_buffers = 77};
 	struct virtio_net_hdr_mrg_rxbuf got;
 	uint8_t want[100];
-	struct buf b;
+	struct vtd_buf b;
 
 	start_device(0, true);
 	b = post_rx(2048);
-	notify(RXQ);
+	vtd_notify(&drv, RXQ);
 	host_send(&h, 100, 5);
 	net_fd_backend_poll(be);
-	ck_assert_uint_eq(take_used(RXQ, NULL), HDR + 100);
-	memcpy(&got, host(b), HDR);
+	ck_assert_uint_eq(vtd_take_used(&drv, RXQ, NULL), HDR + 100);
+	memcpy(&got, vtd_host(&drv, b), HDR);
 	ck_assert_uint_eq(got.num_buffers, 1); /* ours, not the backend's 77 */
 	ck_assert_uint_eq(got.hdr.flags, VIRTIO_NET_HDR_F_DATA_VALID); /* GUEST_CSUM negotiated */
 	fill_pattern(want, 100, 5);
-	ck_assert_mem_eq(host(b) + HDR, want, 100);
-	ck_assert_uint_eq(host(b)[HDR + 100], 0xee); /* nothing written past the frame */
-	ck_assert_uint_eq(irqs.pulses, 1);
+	ck_assert_mem_eq(vtd_host(&drv, b) + HDR, want, 100);
+	ck_assert_uint_eq(vtd_host(&drv, b)[HDR + 100], 0xee); /* nothing written past the frame */
+	ck_assert_uint_eq(drv.irq_pulses, 1);
 	ck_assert_uint_eq(stats().rx_frames, 1);
 	ck_assert_uint_eq(stats().rx_bytes, 100);
 }
@@ -484,26 +315,26 @@ START_TEST(rx_mergeable_spans_two_buffers)
 {
 	struct virtio_net_hdr_mrg_rxbuf h = {0}, got;
 	uint8_t *want = malloc(3000);
-	struct buf b0, b1;
+	struct vtd_buf b0, b1;
 	uint32_t head0, head1;
 
 	start_device(0, true);
 	b0 = post_rx(2048);
 	b1 = post_rx(2048);
-	notify(RXQ);
+	vtd_notify(&drv, RXQ);
 	host_send(&h, 3000, 7);
 	net_fd_backend_poll(be);
-	ck_assert_uint_eq(used_pending(RXQ), 2);
-	ck_assert_uint_eq(take_used(RXQ, &head0), 2048);
-	ck_assert_uint_eq(take_used(RXQ, &head1), HDR + 3000 - 2048);
+	ck_assert_uint_eq(vtd_used_pending(&drv, RXQ), 2);
+	ck_assert_uint_eq(vtd_take_used(&drv, RXQ, &head0), 2048);
+	ck_assert_uint_eq(vtd_take_used(&drv, RXQ, &head1), HDR + 3000 - 2048);
 	ck_assert_uint_eq(head0, 0);
 	ck_assert_uint_eq(head1, 1);
-	memcpy(&got, host(b0), HDR);
+	memcpy(&got, vtd_host(&drv, b0), HDR);
 	ck_assert_uint_eq(got.num_buffers, 2);
 	fill_pattern(want, 3000, 7);
-	ck_assert_mem_eq(host(b0) + HDR, want, 2048 - HDR);
-	ck_assert_mem_eq(host(b1), want + 2048 - HDR, 3000 - (2048 - HDR));
-	ck_assert_uint_eq(irqs.pulses, 1);
+	ck_assert_mem_eq(vtd_host(&drv, b0) + HDR, want, 2048 - HDR);
+	ck_assert_mem_eq(vtd_host(&drv, b1), want + 2048 - HDR, 3000 - (2048 - HDR));
+	ck_assert_uint_eq(drv.irq_pulses, 1);
 	free(want);
 }
 END_TEST
@@ -511,24 +342,24 @@ END_TEST
 START_TEST(rx_without_mrg_one_chain_per_frame)
 {
 	struct virtio_net_hdr_mrg_rxbuf h = {0}, got;
-	struct buf b;
+	struct vtd_buf b;
 	uint32_t head;
 
 	start_device(1ull << VIRTIO_NET_F_MRG_RXBUF, true);
 	b = post_rx(1024);
 	post_rx(2048);
-	notify(RXQ);
+	vtd_notify(&drv, RXQ);
 	/* Too big for the first chain: dropped, not spread over two. */
 	host_send(&h, 1500, 1);
 	net_fd_backend_poll(be);
-	ck_assert_uint_eq(used_pending(RXQ), 0);
+	ck_assert_uint_eq(vtd_used_pending(&drv, RXQ), 0);
 	ck_assert_uint_eq(stats().rx_dropped, 1);
 	/* The chain is kept for the next frame that fits. */
 	host_send(&h, 500, 2);
 	net_fd_backend_poll(be);
-	ck_assert_uint_eq(take_used(RXQ, &head), HDR + 500);
+	ck_assert_uint_eq(vtd_take_used(&drv, RXQ, &head), HDR + 500);
 	ck_assert_uint_eq(head, 0);
-	memcpy(&got, host(b), HDR);
+	memcpy(&got, vtd_host(&drv, b), HDR);
 	ck_assert_uint_eq(got.num_buffers, 1);
 }
 END_TEST
@@ -546,7 +377,7 @@ START_TEST(rx_back_pressure)
 	host_send(&h, 61, 2);
 	net_fd_backend_poll(be);
 	ck_assert(!net_fd_backend_reading(be));
-	ck_assert_uint_eq(used_pending(RXQ), 0);
+	ck_assert_uint_eq(vtd_used_pending(&drv, RXQ), 0);
 	ck_assert_uint_eq(stats().rx_dropped, 0);
 	/* The second frame is still in the socket: the backend stopped reading. */
 	ck_assert_int_eq(recv(devfd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT), HDR + 61);
@@ -555,16 +386,16 @@ START_TEST(rx_back_pressure)
 
 	/* One buffer posted: the held frame goes in, the next one is held again. */
 	post_rx(2048);
-	notify(RXQ);
-	ck_assert_uint_eq(take_used(RXQ, NULL), HDR + 60);
-	ck_assert_uint_eq(irqs.pulses, 1);
-	mmio_w(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	vtd_notify(&drv, RXQ);
+	ck_assert_uint_eq(vtd_take_used(&drv, RXQ, NULL), HDR + 60);
+	ck_assert_uint_eq(drv.irq_pulses, 1);
+	vtd_write32(&drv, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
 	ck_assert(!net_fd_backend_reading(be));
 	post_rx(2048);
-	notify(RXQ);
-	ck_assert_uint_eq(take_used(RXQ, NULL), HDR + 61);
+	vtd_notify(&drv, RXQ);
+	ck_assert_uint_eq(vtd_take_used(&drv, RXQ, NULL), HDR + 61);
 	ck_assert(net_fd_backend_reading(be));
-	ck_assert_uint_eq(irqs.pulses, 2);
+	ck_assert_uint_eq(drv.irq_pulses, 2);
 	ck_assert_uint_eq(stats().rx_frames, 2);
 	ck_assert_uint_eq(stats().rx_dropped, 0);
 }
@@ -573,21 +404,21 @@ END_TEST
 START_TEST(rx_mergeable_waits_for_enough_buffers)
 {
 	struct virtio_net_hdr_mrg_rxbuf h = {0}, got;
-	struct buf b0;
+	struct vtd_buf b0;
 
 	start_device(0, true);
 	b0 = post_rx(1024);
-	notify(RXQ);
+	vtd_notify(&drv, RXQ);
 	host_send(&h, 1500, 3);
 	net_fd_backend_poll(be);
 	/* One 1 KiB buffer is not enough: nothing used yet, the chain is kept. */
-	ck_assert_uint_eq(used_pending(RXQ), 0);
+	ck_assert_uint_eq(vtd_used_pending(&drv, RXQ), 0);
 	ck_assert(!net_fd_backend_reading(be));
 	post_rx(1024);
-	notify(RXQ);
-	ck_assert_uint_eq(take_used(RXQ, NULL), 1024);
-	ck_assert_uint_eq(take_used(RXQ, NULL), HDR + 1500 - 1024);
-	memcpy(&got, host(b0), HDR);
+	vtd_notify(&drv, RXQ);
+	ck_assert_uint_eq(vtd_take_used(&drv, RXQ, NULL), 1024);
+	ck_assert_uint_eq(vtd_take_used(&drv, RXQ, NULL), HDR + 1500 - 1024);
+	memcpy(&got, vtd_host(&drv, b0), HDR);
 	ck_assert_uint_eq(got.num_buffers, 2);
 }
 END_TEST
@@ -599,20 +430,20 @@ START_TEST(rx_offloads_follow_negotiation)
 	struct virtio_net_hdr_mrg_rxbuf tso = {
 	    .hdr = {.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .gso_size = 1448}};
 	struct virtio_net_hdr_mrg_rxbuf got;
-	struct buf b;
+	struct vtd_buf b;
 
 	/* The guest takes no offloads at all. */
 	start_device((1ull << VIRTIO_NET_F_GUEST_CSUM) | (1ull << VIRTIO_NET_F_GUEST_TSO4), true);
 	b = post_rx(2048);
-	notify(RXQ);
+	vtd_notify(&drv, RXQ);
 	host_send(&tso, 100, 1); /* GSO the guest cannot take: dropped */
 	host_send(&csum, 100, 2);
 	net_fd_backend_poll(be);
-	ck_assert_uint_eq(take_used(RXQ, NULL), HDR + 100);
-	ck_assert_uint_eq(used_pending(RXQ), 0);
-	memcpy(&got, host(b), HDR);
+	ck_assert_uint_eq(vtd_take_used(&drv, RXQ, NULL), HDR + 100);
+	ck_assert_uint_eq(vtd_used_pending(&drv, RXQ), 0);
+	memcpy(&got, vtd_host(&drv, b), HDR);
 	ck_assert_uint_eq(got.hdr.flags, 0); /* §5.1.6.4.1: flags zero without GUEST_CSUM */
-	ck_assert_uint_eq(host(b)[HDR], 2);  /* pattern of seed 2: the csum frame */
+	ck_assert_uint_eq(vtd_host(&drv, b)[HDR], 2); /* pattern of seed 2: the csum frame */
 	ck_assert_uint_eq(stats().rx_dropped, 1);
 }
 END_TEST
@@ -620,15 +451,16 @@ END_TEST
 START_TEST(rx_hostile_chain_needs_reset)
 {
 	struct virtio_net_hdr_mrg_rxbuf h = {0};
-	struct buf b = gbuf(2048, false); /* device-readable buffer on the RX queue */
+	struct vtd_buf b =
+	    vtd_alloc(&drv, 2048, false); /* device-readable buffer on the RX queue */
 
 	start_device(0, true);
-	add_chain(RXQ, &b, 1);
-	notify(RXQ);
+	vtd_add_chain(&drv, RXQ, &b, 1);
+	vtd_notify(&drv, RXQ);
 	host_send(&h, 100, 1);
 	net_fd_backend_poll(be);
-	ck_assert(needs_reset());
-	ck_assert_uint_eq(used_pending(RXQ), 0);
+	ck_assert(vtd_needs_reset(&drv));
+	ck_assert_uint_eq(vtd_used_pending(&drv, RXQ), 0);
 }
 END_TEST
 
@@ -647,26 +479,17 @@ START_TEST(rx_dropped_before_driver_ok)
 }
 END_TEST
 
-static void stop_loop(struct ev_loop *l, int fd, uint32_t events, void *opaque)
-{
-	(void)fd;
-	(void)events;
-	(void)opaque;
-	ev_stop(l);
-}
-
 START_TEST(rx_through_event_loop)
 {
 	struct virtio_net_hdr_mrg_rxbuf h = {0};
 
 	start_device(0, true);
 	post_rx(2048);
-	notify(RXQ);
+	vtd_notify(&drv, RXQ);
 	host_send(&h, 200, 4);
-	ck_assert_int_ge(ev_add_timer_ms(loop, 100, stop_loop, NULL), 0);
-	ck_assert_int_eq(ev_run(loop), 0);
-	ck_assert_uint_eq(take_used(RXQ, NULL), HDR + 200);
-	ck_assert_uint_eq(irqs.pulses, 1);
+	vtd_run_loop_ms(loop, 100);
+	ck_assert_uint_eq(vtd_take_used(&drv, RXQ, NULL), HDR + 200);
+	ck_assert_uint_eq(drv.irq_pulses, 1);
 }
 END_TEST
 
@@ -704,7 +527,7 @@ START_TEST(tap_in_private_netns)
 
 		if (unshare(CLONE_NEWNET) < 0 || access("/dev/net/tun", F_OK) < 0)
 			_exit(77);
-		if (net_tap_open(&tap, "mvmtest0", loop, &quiet, &err) < 0)
+		if (net_tap_open(&tap, "mvmtest0", loop, drv.log, &err) < 0)
 			_exit(10);
 		if (if_nametoindex("mvmtest0") == 0)
 			rc = 11;
@@ -735,7 +558,7 @@ START_TEST(tap_bad_names)
 	struct vmm_err err = {{0}};
 	struct net_backend *tap = NULL;
 
-	ck_assert_int_eq(net_tap_open(&tap, "a-name-that-is-far-too-long", loop, &quiet, &err),
+	ck_assert_int_eq(net_tap_open(&tap, "a-name-that-is-far-too-long", loop, drv.log, &err),
 			 -EINVAL);
 	ck_assert_ptr_null(tap);
 	ck_assert(strstr(err.msg, "1..15 characters"));
@@ -756,36 +579,33 @@ static size_t arp_request(uint8_t *f)
 
 START_TEST(slirp_answers_arp)
 {
-	struct virtio_mmio_env env = {
-	    .mem = &gm, .log = &quiet, .irq = {&chip, 5}, .loop = NULL, .register_notify = NULL};
 	static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
 	struct vmm_err err = {{0}};
-	struct buf bufs[2], rx;
+	struct vtd_buf bufs[2], rx;
 	struct virtio_net_hdr_mrg_rxbuf got;
 	uint32_t len;
 	uint8_t *reply;
 
-	ck_assert_int_eq(net_slirp_open(&be, "tcp:127.0.0.1:0-:22", loop, &quiet, &err), 0);
+	ck_assert_int_eq(net_slirp_open(&be, "tcp:127.0.0.1:0-:22", loop, drv.log, &err), 0);
 	ck_assert_uint_eq(be->features, 0); /* no offloads: slirp sees whole frames */
-	ck_assert_int_eq(virtio_net_create_with_backend(&net, be, mac, loop, &quiet, &err), 0);
-	ck_assert_int_eq(
-	    virtio_mmio_create(&t, virtio_net_device_ops(net), net, 0xd0000000, &env, &err), 0);
-	driver_init(0);
+	ck_assert_int_eq(virtio_net_create_with_backend(&net, be, mac, loop, drv.log, &err), 0);
+	vtd_attach(&drv, virtio_net_device_ops(net), net, NULL);
+	vtd_driver_init(&drv, 0);
 	rx = post_rx(2048);
-	notify(RXQ);
-	bufs[0] = gbuf(HDR, false);
-	memset(host(bufs[0]), 0, HDR);
-	bufs[1] = gbuf(64, false);
-	bufs[1].len = (uint32_t)arp_request(host(bufs[1]));
-	add_chain(TXQ, bufs, 2);
-	notify(TXQ);
-	ck_assert_uint_eq(take_used(TXQ, NULL), 0);
+	vtd_notify(&drv, RXQ);
+	bufs[0] = vtd_alloc(&drv, HDR, false);
+	memset(vtd_host(&drv, bufs[0]), 0, HDR);
+	bufs[1] = vtd_alloc(&drv, 64, false);
+	bufs[1].len = (uint32_t)arp_request(vtd_host(&drv, bufs[1]));
+	vtd_add_chain(&drv, TXQ, bufs, 2);
+	vtd_notify(&drv, TXQ);
+	ck_assert_uint_eq(vtd_take_used(&drv, TXQ, NULL), 0);
 	/* slirp answered synchronously through send_packet -> RX. */
-	len = take_used(RXQ, NULL);
+	len = vtd_take_used(&drv, RXQ, NULL);
 	ck_assert_uint_ge(len, HDR + 42);
-	memcpy(&got, host(rx), HDR);
+	memcpy(&got, vtd_host(&drv, rx), HDR);
 	ck_assert_uint_eq(got.num_buffers, 1);
-	reply = host(rx) + HDR;
+	reply = vtd_host(&drv, rx) + HDR;
 	ck_assert_mem_eq(reply, mac, 6);    /* to the guest */
 	ck_assert_uint_eq(reply[12], 0x08); /* ARP */
 	ck_assert_uint_eq(reply[13], 0x06);
@@ -799,12 +619,12 @@ START_TEST(slirp_bad_hostfwd)
 	struct vmm_err err = {{0}};
 	struct net_backend *b = NULL;
 
-	ck_assert_int_eq(net_slirp_open(&b, "tcp:127.0.0.1:2222", loop, &quiet, &err), -EINVAL);
+	ck_assert_int_eq(net_slirp_open(&b, "tcp:127.0.0.1:2222", loop, drv.log, &err), -EINVAL);
 	ck_assert(strstr(err.msg, "tcp:127.0.0.1:2222"));
 	err.msg[0] = '\0';
-	ck_assert_int_eq(net_slirp_open(&b, "sctp::1-:2", loop, &quiet, &err), -EINVAL);
+	ck_assert_int_eq(net_slirp_open(&b, "sctp::1-:2", loop, drv.log, &err), -EINVAL);
 	err.msg[0] = '\0';
-	ck_assert_int_eq(net_slirp_open(&b, "tcp::99999-:22", loop, &quiet, &err), -EINVAL);
+	ck_assert_int_eq(net_slirp_open(&b, "tcp::99999-:22", loop, drv.log, &err), -EINVAL);
 	ck_assert_ptr_null(b);
 }
 END_TEST
