@@ -8,8 +8,8 @@ GUEST_LD      ?= ld
 GUEST_OBJCOPY ?= objcopy
 GUEST_SRC     := tests/guests
 GUEST_OUT     := $(BUILD)/guests
-GUEST_NAMES   := boot_info exit_status poweroff reset panic hang echo bad_io emulation virtio_blk \
-		 virtio_hostile virtio_rng
+# Every tests/guests/NAME.c except the host-side packer is a guest.
+GUEST_NAMES   := $(filter-out mkbzimage,$(basename $(notdir $(wildcard $(GUEST_SRC)/*.c))))
 
 # Freestanding kernel-mode code: no SSE (nobody enables it), no red zone
 # (exceptions push onto the stack), absolute addresses (linked at 1 MiB).

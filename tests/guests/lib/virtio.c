@@ -241,12 +241,14 @@ uint64_t virtio_config64(const struct virtio_dev *dev, uint32_t offset)
 struct poll_clock {
 	uint8_t last_second;
 	unsigned int ticks;
+	unsigned int limit_ticks;
 	unsigned int polls;
 };
 
 static void poll_start(struct poll_clock *c)
 {
 	c->last_second = cmos_read(RTC_SECONDS);
+	c->limit_ticks = VIRTIO_TIMEOUT_TICKS;
 	c->ticks = 0;
 	c->polls = 0;
 }
@@ -259,7 +261,8 @@ static bool poll_expired(struct poll_clock *c)
 		c->ticks++;
 		c->last_second = now;
 	}
-	return c->ticks >= VIRTIO_TIMEOUT_TICKS || ++c->polls >= VIRTIO_POLL_LIMIT;
+	return c->ticks >= c->limit_ticks ||
+	       ++c->polls >= VIRTIO_POLL_LIMIT / VIRTIO_TIMEOUT_TICKS * c->limit_ticks;
 }
 
 /* Status, then InterruptStatus (acknowledged): a device flags NEEDS_RESET before it interrupts. */
@@ -288,9 +291,15 @@ uint8_t virtio_wait_status(struct virtio_dev *dev, uint8_t mask)
 
 int virtio_wait(struct virtio_dev *dev, struct virtq_used_elem *elem)
 {
+	return virtio_wait_ticks(dev, elem, VIRTIO_TIMEOUT_TICKS);
+}
+
+int virtio_wait_ticks(struct virtio_dev *dev, struct virtq_used_elem *elem, unsigned int ticks)
+{
 	struct poll_clock c;
 
 	poll_start(&c);
+	c.limit_ticks = ticks;
 	for (;;) {
 		if (__atomic_load_n(&dev->used.idx, __ATOMIC_ACQUIRE) != dev->used_idx) {
 			/*
@@ -345,13 +354,36 @@ static void write_addr(const struct virtio_dev *dev, uint32_t low_reg, const voi
 	virtio_write32(dev, low_reg + 4, (uint32_t)(addr >> 32));
 }
 
-int virtio_dev_init(struct virtio_dev *dev, uint64_t base, uint64_t wanted_features)
+/* Queue `index` of VIRTQ_SIZE entries on q's rings, interrupts suppressed; false if unusable. */
+static bool setup_queue(struct virtio_dev *dev, struct virtio_dev *q, uint16_t index)
 {
+	virtio_write32(dev, VIRTIO_MMIO_QUEUE_SEL, index);
+	if (virtio_read32(dev, VIRTIO_MMIO_QUEUE_READY))
+		return false;
+	q->queue_num_max = (uint16_t)virtio_read32(dev, VIRTIO_MMIO_QUEUE_NUM_MAX);
+	if (q->queue_num_max < VIRTQ_SIZE)
+		return false;
+	virtio_write32(dev, VIRTIO_MMIO_QUEUE_NUM, VIRTQ_SIZE);
+	/* Polled: no used-buffer interrupts wanted (§2.7.7; EVENT_IDX is not negotiated). */
+	q->avail.flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+	write_addr(dev, VIRTIO_MMIO_QUEUE_DESC_LOW, q->desc);
+	write_addr(dev, VIRTIO_MMIO_QUEUE_DRIVER_LOW, &q->avail);
+	write_addr(dev, VIRTIO_MMIO_QUEUE_DEVICE_LOW, &q->used);
+	virtio_write32(dev, VIRTIO_MMIO_QUEUE_READY, 1);
+	q->queue_index = index;
+	return true;
+}
+
+static int dev_init(struct virtio_dev *const *queues, unsigned int nqueues, uint64_t base,
+		    uint64_t wanted_features)
+{
+	struct virtio_dev *dev = queues[0];
 	uint32_t status;
 	int id, err;
 
 	/* The rings are cleared only after the reset (below). */
-	memset(&dev->base, 0, sizeof(*dev) - offsetof(struct virtio_dev, base));
+	for (unsigned int i = 0; i < nqueues; i++)
+		memset(&queues[i]->base, 0, sizeof(*dev) - offsetof(struct virtio_dev, base));
 	dev->base = base;
 	id = virtio_probe(base);
 	if (id <= 0)
@@ -361,7 +393,8 @@ int virtio_dev_init(struct virtio_dev *dev, uint64_t base, uint64_t wanted_featu
 	if (err)
 		return err;
 	/* Only now is the device done with the old rings; they start from zero. */
-	memset(dev, 0, offsetof(struct virtio_dev, base));
+	for (unsigned int i = 0; i < nqueues; i++)
+		memset(queues[i], 0, offsetof(struct virtio_dev, base));
 	virtio_write32(dev, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
 	status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
 	virtio_write32(dev, VIRTIO_MMIO_STATUS, status);
@@ -383,25 +416,37 @@ int virtio_dev_init(struct virtio_dev *dev, uint64_t base, uint64_t wanted_featu
 	if (!(virtio_status(dev) & VIRTIO_STATUS_FEATURES_OK))
 		return init_failed(dev, VIRTIO_ERR_FEATURES);
 
-	virtio_write32(dev, VIRTIO_MMIO_QUEUE_SEL, 0);
-	if (virtio_read32(dev, VIRTIO_MMIO_QUEUE_READY))
-		return init_failed(dev, VIRTIO_ERR_QUEUE);
-	dev->queue_num_max = (uint16_t)virtio_read32(dev, VIRTIO_MMIO_QUEUE_NUM_MAX);
-	if (dev->queue_num_max < VIRTQ_SIZE)
-		return init_failed(dev, VIRTIO_ERR_QUEUE);
-	virtio_write32(dev, VIRTIO_MMIO_QUEUE_NUM, VIRTQ_SIZE);
-	/* Polled: no used-buffer interrupts wanted (§2.7.7; EVENT_IDX is not negotiated). */
-	dev->avail.flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
-	write_addr(dev, VIRTIO_MMIO_QUEUE_DESC_LOW, dev->desc);
-	write_addr(dev, VIRTIO_MMIO_QUEUE_DRIVER_LOW, &dev->avail);
-	write_addr(dev, VIRTIO_MMIO_QUEUE_DEVICE_LOW, &dev->used);
-	virtio_write32(dev, VIRTIO_MMIO_QUEUE_READY, 1);
+	for (unsigned int i = 0; i < nqueues; i++) {
+		struct virtio_dev *q = queues[i];
+
+		if (q != dev) {
+			q->base = dev->base;
+			q->device_id = dev->device_id;
+			q->device_features = dev->device_features;
+			q->features = dev->features;
+		}
+		if (!setup_queue(dev, q, (uint16_t)i))
+			return init_failed(dev, VIRTIO_ERR_QUEUE);
+	}
 
 	status |= VIRTIO_STATUS_DRIVER_OK;
 	virtio_write32(dev, VIRTIO_MMIO_STATUS, status);
 	if (virtio_status(dev) != status)
 		return init_failed(dev, VIRTIO_ERR_STATUS);
 	return 0;
+}
+
+int virtio_dev_init(struct virtio_dev *dev, uint64_t base, uint64_t wanted_features)
+{
+	return dev_init(&dev, 1, base, wanted_features);
+}
+
+int virtio_dev_init_queues(struct virtio_dev *const *queues, unsigned int nqueues, uint64_t base,
+			   uint64_t wanted_features)
+{
+	if (!nqueues || nqueues > VIRTIO_MAX_QUEUES)
+		return VIRTIO_ERR_ARGS;
+	return dev_init(queues, nqueues, base, wanted_features);
 }
 
 /* ---- Requests ------------------------------------------------------------- */
@@ -431,7 +476,7 @@ void virtio_kick(struct virtio_dev *dev)
 	 * barrier keeps the compiler from sinking the index store past it.
 	 */
 	asm volatile("" ::: "memory");
-	virtio_write32(dev, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	virtio_write32(dev, VIRTIO_MMIO_QUEUE_NOTIFY, dev->queue_index);
 }
 
 int virtio_request(struct virtio_dev *dev, const struct virtio_buf *bufs, unsigned int n,

@@ -167,6 +167,7 @@ struct virtio_dev {
 	uint16_t used_idx;	/* used->idx we have consumed up to */
 	uint32_t isr_seen;	/* InterruptStatus bits seen (and acknowledged) while polling */
 	uint32_t last_used_len; /* len of the last used element virtio_wait() took */
+	uint16_t queue_index;	/* the queue these rings serve; virtio_kick() notifies it */
 };
 
 /* Where a virtio-mmio window is, as ACPI or the command line says. */
@@ -234,6 +235,18 @@ int virtio_reset(struct virtio_dev *dev);
  */
 int virtio_dev_init(struct virtio_dev *dev, uint64_t base, uint64_t wanted_features);
 
+/*
+ * The same for a device with several virtqueues (virtio-net: receiveq1 = 0,
+ * transmitq1 = 1): one struct virtio_dev per queue, all on the window at
+ * `base`.  queues[i] gets the rings of queue i (all set up before DRIVER_OK,
+ * §3.1.1 step 7), its queue_index = i, and the same base, device_id and
+ * features as queues[0], so virtio_request()/virtio_kick()/virtio_wait()
+ * work on each.  1 <= nqueues <= VIRTIO_MAX_QUEUES.
+ */
+#define VIRTIO_MAX_QUEUES 4
+int virtio_dev_init_queues(struct virtio_dev *const *queues, unsigned int nqueues, uint64_t base,
+			   uint64_t wanted_features);
+
 /* One buffer of a request. */
 struct virtio_buf {
 	uint64_t addr;
@@ -270,7 +283,7 @@ int virtio_blk_request(struct virtio_dev *dev, uint32_t type, uint64_t sector, v
 void virtio_publish(struct virtio_dev *dev, uint16_t head);
 /* Stores avail->idx = value (release) without touching the ring. */
 void virtio_set_avail_idx(struct virtio_dev *dev, uint16_t value);
-/* QueueNotify for queue 0. */
+/* QueueNotify for dev->queue_index (queue 0 unless set up by virtio_dev_init_queues()). */
 void virtio_kick(struct virtio_dev *dev);
 
 /*
@@ -281,6 +294,12 @@ void virtio_kick(struct virtio_dev *dev);
  * dev->isr_seen.
  */
 int virtio_wait(struct virtio_dev *dev, struct virtq_used_elem *elem);
+/*
+ * virtio_wait with a longer patience, for answers that cross the host's
+ * network stack (slirp, a TAP peer): on a busy single-vCPU test host the
+ * spinning guest competes with the threads that produce the answer.
+ */
+int virtio_wait_ticks(struct virtio_dev *dev, struct virtq_used_elem *elem, unsigned int ticks);
 
 /*
  * Polls (bounded, as virtio_wait) until Status has any bit of `mask`;
