@@ -5,6 +5,9 @@
 #     then "nproc=N", the MemTotal line of /proc/meminfo and "cmdline=...";
 #   - with `root=/dev/vda` (or `minivmm.root=`) loads the virtio modules, mounts
 #     that disk and switch_roots to its /sbin/init (see init.sh);
+#   - with `minivmm.modules=1` loads the modules without root=; with
+#     `minivmm.net=ADDR/PREFIX[,GATEWAY]` or `minivmm.net=dhcp` also brings up
+#     eth0 (virtio-net) that way (see init.sh);
 #   - runs the command given on the kernel command line as `run=...` (if any;
 #     no spaces: use ${IFS} or a script);
 #   - ends as `minivmm.action=` says: poweroff (default, ACPI S5), reboot
@@ -16,7 +19,8 @@
 # Usage: guest-images/build-initramfs.sh [-o OUTPUT] [-m KERNEL_DIR]
 #   OUTPUT      default guest-images/out/initramfs.cpio.gz (gzip-compressed newc cpio)
 #   KERNEL_DIR  a directory from fetch-debian-kernel.sh (modules/, modules.load):
-#               its modules go into /modules for the pvpanic action and root=
+#               its modules go into /modules for the pvpanic action, root=,
+#               minivmm.modules=1 and minivmm.net=
 # Needs: busybox-static, cpio, gzip (Debian packages).  Does not need root.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Fetches Debian's stock kernels into the cache (outside the clone) and keeps
 # what the tests need from each:
-#   generic  linux-image-amd64        the L1 test host's kernel (has 9p and kvm-amd)
+#   generic  linux-image-amd64        the L1 test host's kernel (has 9p, kvm-amd and
+#                                     tun, for tests/linux/net-checks.sh's TAP device)
 #   cloud    linux-image-cloud-amd64  the guest kernel minivmm boots in tests/linux
+#                                     (virtio-mmio, -blk, -net, -rng and pvpanic)
 # For each flavour it leaves, in $MINIVMM_CACHE/debian-kernel/FLAVOUR/:
 #   vmlinuz, config, release (uname -r), package (name_version),
 #   modules/NAME.ko (uncompressed) and modules.load (insmod order, deps first).
@@ -32,8 +34,8 @@ done
 # is added when modinfo is there (it is in Debian's kmod package).
 modules_for() {
 	case $1 in
-	generic) echo "virtio_ring virtio virtio_mmio netfs fscache 9pnet 9pnet_virtio 9p overlay irqbypass ccp kvm kvm-amd" ;;
-	cloud) echo "pvpanic-mmio virtio_mmio virtio_blk" ;;
+	generic) echo "virtio_ring virtio virtio_mmio netfs fscache 9pnet 9pnet_virtio 9p overlay irqbypass ccp kvm kvm-amd tun" ;;
+	cloud) echo "pvpanic-mmio virtio_mmio virtio_blk virtio_net virtio-rng" ;;
 	esac
 }
 

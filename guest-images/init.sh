@@ -9,6 +9,12 @@
 #     loads /modules (virtio_mmio, virtio_blk: modules in Debian's cloud kernel),
 #     waits for DEV, mounts it read-write and switch_roots to its /sbin/init;
 #     if that fails it says so and carries on below;
+#   - with `minivmm.modules=1` loads /modules without any root= (virtio-rng's
+#     /dev/hwrng, virtio-blk disks without switch_root);
+#   - with `minivmm.net=ADDR/PREFIX[,GATEWAY]` or `minivmm.net=dhcp` loads the
+#     modules, brings up lo and eth0 (virtio-net) with that static address or
+#     by DHCP (busybox udhcpc) and prints "minivmm-STAGE: eth0 ADDR/PREFIX"
+#     (or "... eth0 not configured"); nothing touches eth0 without it;
 #   - runs the command given on the kernel command line as `run=...` (if any;
 #     no spaces: use ${IFS} or a script);
 #   - ends as `minivmm.action=` says: poweroff (default, ACPI S5), reboot
@@ -38,8 +44,11 @@ if [ "$stage" = initramfs ]; then
 	root=$(arg minivmm.root)
 	[ -n "$root" ] || root=$(arg root)
 fi
-if [ -n "${root:-}" ]; then
+load_modules() {
 	for m in $(cat /modules.load 2>/dev/null); do insmod "/modules/$m" 2>/dev/null; done
+}
+if [ -n "${root:-}" ]; then
+	load_modules
 	i=0
 	while [ ! -b "$root" ] && [ $i -lt 300 ]; do
 		sleep 0.1
@@ -59,6 +68,46 @@ if [ -n "${root:-}" ]; then
 		mount --move /dev /newroot/dev
 		exec switch_root /newroot /sbin/init
 	fi
+fi
+
+net=$(arg minivmm.net)
+if [ -n "$net" ] || [ "$(arg minivmm.modules)" = 1 ]; then
+	# A no-op on the root fs (no /modules): the initramfs loaded them before switch_root.
+	load_modules
+fi
+if [ -n "$net" ]; then
+	ip link set lo up
+	i=0
+	while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	ip link set eth0 up 2>/dev/null
+	case $net in
+	dhcp)
+		# udhcpc only hands the lease to a script; this one applies it.
+		cat > /tmp/udhcpc.script <<'DHCP'
+#!/bin/sh
+case $1 in
+deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
+bound | renew)
+	ip -4 addr flush dev "$interface"
+	ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}"
+	for r in $router; do route add default gw "$r" dev "$interface" && break; done
+	: > /etc/resolv.conf
+	for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done ;;
+esac
+exit 0
+DHCP
+		chmod +x /tmp/udhcpc.script
+		mkdir -p /etc
+		udhcpc -i eth0 -s /tmp/udhcpc.script -f -n -q -t 10 -T 2 >/dev/null 2>&1 ;;
+	*)
+		ip addr add "${net%%,*}" dev eth0
+		case $net in *,*) ip route add default via "${net#*,}" dev eth0 ;; esac ;;
+	esac
+	addr=$(ip -4 -o addr show dev eth0 2>/dev/null | sed -n 's/.* inet \([^ ]*\).*/\1/p' | head -1)
+	echo "minivmm-$stage: eth0 ${addr:-not configured}"
 fi
 
 cmd=$(arg run)
