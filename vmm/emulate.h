@@ -10,7 +10,11 @@
  * ud2, and fails fwait.  Linux hits all three on every boot (int3 self-test,
  * BUG()/WARN(), fpu__drop()).  This module decides, from the bytes alone,
  * what the CPU would have done, and turns that into register and event state.
- * No ioctls here: the caller (vcpu.c) does KVM_GET_* / KVM_SET_*.
+ * It also lacks ldmxcsr/stmxcsr, which kernel_fpu_begin() runs on every
+ * in-kernel SIMD section: those are decoded here down to their memory
+ * operand, and the caller moves the four bytes.
+ * No ioctls here: the caller (vcpu.c) does KVM_GET_* / KVM_SET_* and
+ * KVM_TRANSLATE.
  */
 #ifndef MINIVMM_EMULATE_H
 #define MINIVMM_EMULATE_H
@@ -28,6 +32,12 @@ enum emul_action {
 	EMUL_UNHANDLED,
 	EMUL_SKIP,	       /* advance RIP by insn_len, no other effect */
 	EMUL_INJECT_EXCEPTION, /* advance RIP (traps: #BP) or not (faults: #UD, #MF, #GP); inject */
+	/*
+	 * ldmxcsr/stmxcsr m32: the caller checks emulate_mxcsr_fault(), moves
+	 * 4 bytes between MXCSR and the linear address emulate_mem_address()
+	 * gives, then emulate_mxcsr_done() makes this a SKIP for emulate_apply().
+	 */
+	EMUL_MXCSR,
 };
 
 /* What was completed; indexes struct emul_stats.completed. */
@@ -40,8 +50,38 @@ enum emul_insn {
 	EMUL_INSN_FWAIT_MF, /* 9B with FSW.ES set: #MF fault */
 	EMUL_INSN_LOCK_UD,  /* F0 in front of one of the above: #UD fault */
 	EMUL_INSN_TOO_LONG, /* more than 15 bytes of prefixes and opcode: #GP(0) fault */
+	EMUL_INSN_LDMXCSR,  /* 0F AE /2 m32: MXCSR <- m32 */
+	EMUL_INSN_STMXCSR,  /* 0F AE /3 m32: m32 <- MXCSR */
+	EMUL_INSN_MXCSR_UD, /* 0F AE /2 or /3 with a register operand, or SSE off: #UD fault */
+	EMUL_INSN_MXCSR_NM, /* ldmxcsr/stmxcsr with CR0.TS=1: #NM fault */
+	EMUL_INSN_MXCSR_GP, /* ldmxcsr of a value with reserved bits set: #GP(0) fault */
 	EMUL_INSN_COUNT,
 };
+
+#define EMUL_REG_NONE (-1)
+#define EMUL_REG_RIP  (-2) /* RIP-relative: relative to the next instruction */
+
+enum emul_segment {
+	EMUL_SEG_DEFAULT,
+	EMUL_SEG_ES,
+	EMUL_SEG_CS,
+	EMUL_SEG_SS,
+	EMUL_SEG_DS,
+	EMUL_SEG_FS,
+	EMUL_SEG_GS
+};
+
+/* A ModRM memory operand: seg:[base + index*scale + disp]. */
+struct emul_mem {
+	int8_t base;   /* 0-15 = rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8-r15; or EMUL_REG_* */
+	int8_t index;  /* 0-15 or EMUL_REG_NONE (rsp cannot be an index) */
+	uint8_t scale; /* 1, 2, 4, 8 */
+	int32_t disp;
+	enum emul_segment seg; /* override prefix, or the default */
+	bool addr32;	       /* 0x67 in 64-bit mode, or not in 64-bit mode: wraps at 4 GiB */
+};
+
+#define EMUL_MXCSR_MASK 0xffffu /* MXCSR_MASK with DAZ, as every x86-64 CPU KVM runs on has */
 
 struct emul_decision {
 	enum emul_action action;
@@ -63,6 +103,7 @@ struct emul_decision {
 	bool soft_exception;
 	bool long_mode;	      /* RIP arithmetic is 64-bit, else wraps at 4 GiB */
 	const char *mnemonic; /* for logs; NULL when UNHANDLED */
+	struct emul_mem mem;  /* EMUL_MXCSR: the operand */
 };
 
 /*
@@ -105,6 +146,27 @@ bool emulate_apply(const struct emul_decision *d, struct kvm_regs *regs,
 		   struct kvm_vcpu_events *events);
 
 const char *emul_insn_name(enum emul_insn insn);
+
+/*
+ * The linear address of d->mem given the registers and segment bases (SDM
+ * vol. 1 3.7.5): in 64-bit mode only FS and GS have a base; elsewhere the
+ * override or the default segment (SS for rsp/rbp bases, DS otherwise) does.
+ * RIP-relative operands count from the end of the instruction (insn_len).
+ */
+uint64_t emulate_mem_address(const struct emul_decision *d, const struct kvm_regs *regs,
+			     const struct kvm_sregs *sregs);
+
+/*
+ * For EMUL_MXCSR, the checks the CPU makes before the access (SDM LDMXCSR,
+ * "Protected Mode Exceptions"): CR0.EM=1 or CR4.OSFXSR=0 -> #UD, CR0.TS=1
+ * -> #NM.  Turns *d into that fault (for emulate_apply) and returns true,
+ * or returns false when the access goes ahead.
+ */
+bool emulate_mxcsr_fault(struct emul_decision *d, uint64_t cr0, uint64_t cr4);
+/* For ldmxcsr, after the read: reserved bits (outside EMUL_MXCSR_MASK) -> #GP(0), as above. */
+bool emulate_ldmxcsr_value_fault(struct emul_decision *d, uint32_t value);
+/* After the access: the instruction completed; *d becomes a SKIP past it. */
+void emulate_mxcsr_done(struct emul_decision *d);
 
 /*
  * Per-vCPU counters and a flood guard: a guest whose handler returns to the

@@ -306,11 +306,100 @@ static void report_emulation_failure(struct vcpu *vcpu)
 }
 
 /*
+ * Copies len bytes between guest linear address la and buf, as the vCPU sees
+ * it (KVM_TRANSLATE, page by page), through the bounds-checked guest-memory
+ * accessors.  Returns false when a page is not mapped (or not writable for a
+ * write): the caller then gives up on completing the instruction rather
+ * than inventing a #PF.
+ */
+static bool guest_linear_copy(struct vcpu *vcpu, uint64_t la, void *buf, size_t len, bool write)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		struct kvm_translation tr = {.linear_address = la};
+		size_t chunk = 4096 - (la & 4095);
+
+		if (chunk > len)
+			chunk = len;
+		if (ioctl(vcpu->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid ||
+		    (write && !tr.writeable))
+			return false;
+		if (write ? gm_write(&vcpu->vm->mem, tr.physical_address, p, chunk) < 0
+			  : gm_read(&vcpu->vm->mem, tr.physical_address, p, chunk) < 0)
+			return false;
+		la += chunk;
+		p += chunk;
+		len -= chunk;
+	}
+	return true;
+}
+
+/*
+ * ldmxcsr/stmxcsr m32 (emulate.h EMUL_MXCSR): the fault checks, the 4-byte
+ * access, and MXCSR itself.  MXCSR goes through KVM_GET/SET_XSAVE(2), the
+ * legacy region's bytes 24-27 (SDM vol. 1 13.4.1): the PVM host returns 0
+ * for kvm_fpu.mxcsr (seen here), so KVM_GET/SET_FPU cannot be trusted.  On true *d
+ * is ready for emulate_apply() (a SKIP, or the fault the CPU would raise).
+ */
+#define XSAVE_MXCSR_WORD     6	 /* byte 24 of the legacy region */
+#define XSAVE_XSTATE_BV_WORD 128 /* byte 512: the XSAVE header's XSTATE_BV, low half */
+#define XFEATURE_SSE_BIT     (1u << 1)
+
+static bool complete_mxcsr(struct vcpu *vcpu, struct emul_decision *d, const struct kvm_regs *regs,
+			   const struct kvm_sregs *sregs)
+{
+	int xsave2 = ioctl(vcpu->vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+	size_t size =
+	    xsave2 > (int)sizeof(struct kvm_xsave) ? (size_t)xsave2 : sizeof(struct kvm_xsave);
+	unsigned long get = xsave2 > 0 ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
+	struct kvm_xsave *xs;
+	bool ok = false;
+	uint64_t la;
+	uint32_t value;
+
+	if (emulate_mxcsr_fault(d, sregs->cr0, sregs->cr4))
+		return true;
+	xs = calloc(1, size);
+	if (!xs || ioctl(vcpu->fd, get, xs) < 0)
+		goto out;
+	la = emulate_mem_address(d, regs, sregs);
+	if (d->insn == EMUL_INSN_LDMXCSR) {
+		if (!guest_linear_copy(vcpu, la, &value, sizeof(value), false))
+			goto out;
+		if (emulate_ldmxcsr_value_fault(d, value)) {
+			ok = true;
+			goto out;
+		}
+		xs->region[XSAVE_MXCSR_WORD] = value;
+		/*
+		 * KVM copies MXCSR only when the header's XSTATE_BV has FP, SSE
+		 * or YMM (copy_uabi_to_xstate()); a guest that never touched
+		 * SSE has them in their init state, and the write would be
+		 * dropped.  Marking SSE in use takes the XMM registers from
+		 * this buffer, which KVM_GET_XSAVE filled with their values.
+		 */
+		xs->region[XSAVE_XSTATE_BV_WORD] |= XFEATURE_SSE_BIT;
+		if (ioctl(vcpu->fd, KVM_SET_XSAVE, xs) < 0)
+			goto out;
+	} else {
+		value = xs->region[XSAVE_MXCSR_WORD];
+		if (!guest_linear_copy(vcpu, la, &value, sizeof(value), true))
+			goto out;
+	}
+	emulate_mxcsr_done(d);
+	ok = true;
+out:
+	free(xs);
+	return ok;
+}
+
+/*
  * KVM's instruction emulator gave up but told us the bytes
  * (KVM_CAP_EXIT_ON_EMULATION_FAILURE).  A few instructions can be completed
  * here (vmm/emulate.c): int3 and ud2 become the exceptions they raise, fwait
- * with no pending x87 exception is a no-op.  Returns true if the guest can
- * go on.
+ * with no pending x87 exception is a no-op, ldmxcsr/stmxcsr move MXCSR.  Returns true if the guest
+ * can go on.
  */
 static bool complete_emulation_failure(struct vcpu *vcpu)
 {
@@ -351,6 +440,8 @@ static bool complete_emulation_failure(struct vcpu *vcpu)
 		vm_request_exit(vcpu->vm, MVM_EXIT_GUEST_FAULT, 0, msg);
 		return true; /* handled: the run is ending */
 	}
+	if (d.action == EMUL_MXCSR && !complete_mxcsr(vcpu, &d, &regs, &sregs))
+		return false;
 	if (!emulate_apply(&d, &regs, &events))
 		return false;
 	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0 ||

@@ -532,6 +532,204 @@ START_TEST(stats_format)
 }
 END_TEST
 
+/* ---- ldmxcsr / stmxcsr -------------------------------------------------- */
+
+static struct kvm_sregs flat_sregs(void)
+{
+	struct kvm_sregs sr;
+
+	memset(&sr, 0, sizeof(sr));
+	sr.cr0 = X86_CR0_PE | X86_CR0_PG | X86_CR0_MP | X86_CR0_NE;
+	sr.cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+	sr.fs.base = 0x7f0000000000ull;
+	sr.gs.base = 0xffff888000000000ull;
+	sr.ds.base = 0x10000; /* ignored in 64-bit mode */
+	return sr;
+}
+
+static void assert_mxcsr(struct emul_decision d, enum emul_insn insn, unsigned len, int base,
+			 int index, unsigned scale, int32_t disp)
+{
+	ck_assert_int_eq(d.action, EMUL_MXCSR);
+	ck_assert_int_eq(d.insn, insn);
+	ck_assert_uint_eq(d.insn_len, len);
+	ck_assert(d.rip_advance);
+	ck_assert_int_eq(d.mem.base, base);
+	ck_assert_int_eq(d.mem.index, index);
+	ck_assert_uint_eq(d.mem.scale, scale);
+	ck_assert_int_eq(d.mem.disp, disp);
+	ck_assert_str_eq(d.mnemonic, insn == EMUL_INSN_LDMXCSR ? "ldmxcsr" : "stmxcsr");
+}
+
+/* What Linux's kernel_fpu_begin_mask() compiles to, as seen stopping a boot on PVM. */
+START_TEST(ldmxcsr_stack_operand)
+{
+	static const uint8_t b[15] = {0x0f, 0xae, 0x54, 0x24, 0x04, 0x48, 0x8b};
+	struct emul_decision d = decide(b, 15);
+	struct kvm_regs regs;
+	struct kvm_sregs sr = flat_sregs();
+	struct kvm_vcpu_events ev;
+
+	assert_mxcsr(d, EMUL_INSN_LDMXCSR, 5, 4, EMUL_REG_NONE, 1, 4);
+	fresh_state(&regs, &ev);
+	regs.rsp = 0xffffc90000013e80ull;
+	ck_assert_uint_eq(emulate_mem_address(&d, &regs, &sr), 0xffffc90000013e84ull);
+	ck_assert(!emulate_mxcsr_fault(&d, sr.cr0, sr.cr4));
+	ck_assert(!emulate_ldmxcsr_value_fault(&d, 0x1f80));
+	/* Not applicable until the access is done. */
+	ck_assert(!emulate_apply(&d, &regs, &ev));
+	emulate_mxcsr_done(&d);
+	ck_assert(emulate_apply(&d, &regs, &ev));
+	ck_assert_uint_eq(regs.rip, 0xffffffff81000105ull);
+	ck_assert_uint_eq(regs.rflags & X86_EFLAGS_RF, 0);
+	ck_assert_uint_eq(ev.exception.injected, 0);
+}
+END_TEST
+
+START_TEST(stmxcsr_operand_forms)
+{
+	struct kvm_regs regs;
+	struct kvm_vcpu_events ev;
+	struct kvm_sregs sr = flat_sregs();
+	struct emul_decision d;
+
+	fresh_state(&regs, &ev);
+	regs.rbp = 0x1000;
+	regs.rax = 0x2000;
+	regs.r12 = 0x30;
+
+	/* stmxcsr [rbp-8]: disp8 sign-extended */
+	static const uint8_t rbp[] = {0x0f, 0xae, 0x5d, 0xf8};
+	d = decide(rbp, sizeof(rbp));
+	assert_mxcsr(d, EMUL_INSN_STMXCSR, 4, 5, EMUL_REG_NONE, 1, -8);
+	ck_assert_uint_eq(emulate_mem_address(&d, &regs, &sr), 0xff8);
+
+	/* stmxcsr [rip+0x10]: from the end of the instruction */
+	static const uint8_t riprel[] = {0x0f, 0xae, 0x1d, 0x10, 0x00, 0x00, 0x00};
+	d = decide(riprel, sizeof(riprel));
+	assert_mxcsr(d, EMUL_INSN_STMXCSR, 7, EMUL_REG_RIP, EMUL_REG_NONE, 1, 0x10);
+	ck_assert_uint_eq(emulate_mem_address(&d, &regs, &sr), regs.rip + 7 + 0x10);
+
+	/* ldmxcsr [r12]: REX.B, and r12's base encoding needs a SIB byte */
+	static const uint8_t r12[] = {0x41, 0x0f, 0xae, 0x14, 0x24};
+	d = decide(r12, sizeof(r12));
+	assert_mxcsr(d, EMUL_INSN_LDMXCSR, 5, 12, EMUL_REG_NONE, 1, 0);
+	ck_assert_uint_eq(emulate_mem_address(&d, &regs, &sr), 0x30);
+
+	/* ldmxcsr [rax+r12*4+0x100]: REX.X makes index 100b r12, not "none" */
+	static const uint8_t sib[] = {0x42, 0x0f, 0xae, 0x94, 0xa0, 0x00, 0x01, 0x00, 0x00};
+	d = decide(sib, sizeof(sib));
+	assert_mxcsr(d, EMUL_INSN_LDMXCSR, 9, 0, 12, 4, 0x100);
+	ck_assert_uint_eq(emulate_mem_address(&d, &regs, &sr), 0x2000 + 0x30 * 4 + 0x100);
+
+	/* stmxcsr gs:[0x1000]: SIB without base or index; GS has a base in 64-bit mode */
+	static const uint8_t gs[] = {0x65, 0x0f, 0xae, 0x1c, 0x25, 0x00, 0x10, 0x00, 0x00};
+	d = decide(gs, sizeof(gs));
+	assert_mxcsr(d, EMUL_INSN_STMXCSR, 9, EMUL_REG_NONE, EMUL_REG_NONE, 1, 0x1000);
+	ck_assert_int_eq(d.mem.seg, EMUL_SEG_GS);
+	ck_assert_uint_eq(emulate_mem_address(&d, &regs, &sr), sr.gs.base + 0x1000);
+
+	/* ds: override in 64-bit mode: flat */
+	static const uint8_t ds[] = {0x3e, 0x0f, 0xae, 0x18};
+	d = decide(ds, sizeof(ds));
+	assert_mxcsr(d, EMUL_INSN_STMXCSR, 4, 0, EMUL_REG_NONE, 1, 0);
+	ck_assert_uint_eq(emulate_mem_address(&d, &regs, &sr), 0x2000);
+
+	/* 0x67: 32-bit address arithmetic wraps */
+	static const uint8_t a32[] = {0x67, 0x0f, 0xae, 0x10};
+	regs.rax = 0x100001000ull;
+	d = decide(a32, sizeof(a32));
+	assert_mxcsr(d, EMUL_INSN_LDMXCSR, 4, 0, EMUL_REG_NONE, 1, 0);
+	ck_assert_uint_eq(emulate_mem_address(&d, &regs, &sr), 0x1000);
+}
+END_TEST
+
+START_TEST(mxcsr_outside_long_mode)
+{
+	/* 32-bit protected mode: mod 00 rm 101 is an absolute disp32, plus DS's base. */
+	static const uint8_t b[] = {0x0f, 0xae, 0x15, 0x00, 0x20, 0x00, 0x00};
+	static const uint8_t rex[] = {0x41, 0x0f, 0xae, 0x14, 0x24};
+	static const uint8_t a16[] = {0x67, 0x0f, 0xae, 0x17};
+	struct emul_decision d = emulate_decide(b, sizeof(b), false, 0, 0);
+	struct kvm_regs regs;
+	struct kvm_vcpu_events ev;
+	struct kvm_sregs sr = flat_sregs();
+
+	fresh_state(&regs, &ev);
+	assert_mxcsr(d, EMUL_INSN_LDMXCSR, 7, EMUL_REG_NONE, EMUL_REG_NONE, 1, 0x2000);
+	ck_assert_uint_eq(emulate_mem_address(&d, &regs, &sr), 0x12000);
+	/* A REX byte is inc/dec there, not a prefix. */
+	assert_unhandled(emulate_decide(rex, sizeof(rex), false, 0, 0));
+	/* 16-bit addressing is refused. */
+	assert_unhandled(emulate_decide(a16, sizeof(a16), false, 0, 0));
+}
+END_TEST
+
+START_TEST(mxcsr_faults_the_cpu_would_raise)
+{
+	static const uint8_t ld[] = {0x0f, 0xae, 0x10};
+	static const uint8_t reg[] = {0x0f, 0xae, 0xd0};
+	static const uint8_t lock[] = {0xf0, 0x0f, 0xae, 0x10};
+	struct kvm_sregs sr = flat_sregs();
+	struct emul_decision d;
+
+	/* Register operand, or lock: #UD, a fault at the instruction. */
+	assert_fault(decide(reg, sizeof(reg)), EMUL_INSN_MXCSR_UD, 6, 3);
+	assert_fault(decide(lock, sizeof(lock)), EMUL_INSN_LOCK_UD, 6, 4);
+	/* SSE not enabled by the OS: #UD; CR0.EM: #UD; CR0.TS: #NM. */
+	d = decide(ld, sizeof(ld));
+	ck_assert(emulate_mxcsr_fault(&d, sr.cr0, sr.cr4 & ~(uint64_t)X86_CR4_OSFXSR));
+	assert_fault(d, EMUL_INSN_MXCSR_UD, 6, 3);
+	d = decide(ld, sizeof(ld));
+	ck_assert(emulate_mxcsr_fault(&d, sr.cr0 | X86_CR0_EM, sr.cr4));
+	assert_fault(d, EMUL_INSN_MXCSR_UD, 6, 3);
+	d = decide(ld, sizeof(ld));
+	ck_assert(emulate_mxcsr_fault(&d, sr.cr0 | X86_CR0_TS, sr.cr4));
+	assert_fault(d, EMUL_INSN_MXCSR_NM, 7, 3);
+	/* Reserved MXCSR bits: #GP(0). */
+	d = decide(ld, sizeof(ld));
+	ck_assert(!emulate_mxcsr_fault(&d, sr.cr0, sr.cr4));
+	ck_assert(!emulate_ldmxcsr_value_fault(&d, 0xffff));
+	ck_assert(emulate_ldmxcsr_value_fault(&d, 0x10000));
+	assert_fault(d, EMUL_INSN_MXCSR_GP, 13, 3);
+	ck_assert(d.has_error_code);
+	ck_assert_uint_eq(d.error_code, 0);
+}
+END_TEST
+
+START_TEST(mxcsr_lookalikes_and_truncation_are_unhandled)
+{
+	static const uint8_t fxsave[] = {0x0f, 0xae, 0x00};	   /* /0 */
+	static const uint8_t xrstor[] = {0x48, 0x0f, 0xae, 0x2f};  /* /5 */
+	static const uint8_t lfence[] = {0x0f, 0xae, 0xe8};	   /* /5, mod 3 */
+	static const uint8_t opsize[] = {0x66, 0x0f, 0xae, 0x10};  /* 66: another instruction */
+	static const uint8_t rep[] = {0xf3, 0x0f, 0xae, 0x10};	   /* F3: another instruction */
+	static const uint8_t no_disp[] = {0x0f, 0xae, 0x54, 0x24}; /* disp8 missing */
+	static const uint8_t no_sib[] = {0x0f, 0xae, 0x14};	   /* SIB missing */
+	static const uint8_t no_modrm[] = {0x0f, 0xae};
+	/* A REX cancelled by a later legacy prefix: this is [rsp], not [r12]. */
+	static const uint8_t rex_then_ds[] = {0x41, 0x3e, 0x0f, 0xae, 0x14, 0x24};
+	/* Ten prefixes + 0f ae 94 a0 + disp32: 19 bytes, over the limit: #GP(0). */
+	static const uint8_t too_long[15] = {0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e,
+					     0x3e, 0x3e, 0x0f, 0xae, 0x94, 0xa0, 0x00};
+	struct emul_decision d;
+
+	assert_unhandled(decide(fxsave, sizeof(fxsave)));
+	assert_unhandled(decide(xrstor, sizeof(xrstor)));
+	assert_unhandled(decide(lfence, sizeof(lfence)));
+	assert_unhandled(decide(opsize, sizeof(opsize)));
+	assert_unhandled(decide(rep, sizeof(rep)));
+	assert_unhandled(decide(no_disp, sizeof(no_disp)));
+	assert_unhandled(decide(no_sib, sizeof(no_sib)));
+	assert_unhandled(decide(no_modrm, sizeof(no_modrm)));
+	d = decide(rex_then_ds, sizeof(rex_then_ds));
+	assert_mxcsr(d, EMUL_INSN_LDMXCSR, 6, 4, EMUL_REG_NONE, 1, 0);
+	d = decide(too_long, sizeof(too_long));
+	ck_assert_int_eq(d.action, EMUL_INJECT_EXCEPTION);
+	ck_assert_uint_eq(d.vector, 13);
+}
+END_TEST
+
 Suite *emulate_suite(void)
 {
 	Suite *s = suite_create("emulate");
@@ -548,6 +746,13 @@ Suite *emulate_suite(void)
 	tcase_add_test(tc, over_long_instructions_raise_gp0);
 	tcase_add_test(tc, unknown_instructions_are_unhandled);
 	tcase_add_test(tc, cpl_does_not_change_the_decision);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("mxcsr");
+	tcase_add_test(tc, ldmxcsr_stack_operand);
+	tcase_add_test(tc, stmxcsr_operand_forms);
+	tcase_add_test(tc, mxcsr_outside_long_mode);
+	tcase_add_test(tc, mxcsr_faults_the_cpu_would_raise);
+	tcase_add_test(tc, mxcsr_lookalikes_and_truncation_are_unhandled);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("apply");
 	tcase_add_test(tc, rip_wraps_outside_long_mode);
