@@ -238,6 +238,46 @@ static const struct {
 #undef AVX512F_F
 };
 
+/*
+ * The baseline bits a Linux guest must be told about on a PVM host, found by
+ * booting Debian's 6.1 kernels there: each is used at CPL0 through
+ * alternatives or early setup once CPUID shows it.  XSAVE and everything
+ * that needs it go with `noxsave`.  Every name is also a row of
+ * cpu_template_baseline_hidden[] (a unit test holds us to that).
+ */
+const char *const cpu_template_linux_clear[] = {
+    "cx16", "popcnt",  "smap",	 "fsgsbase", "rdrand", "rdseed",
+    "pcid", "invpcid", "rdtscp", "erms",     "fsrm",
+};
+const size_t cpu_template_linux_clear_count =
+    sizeof(cpu_template_linux_clear) / sizeof(cpu_template_linux_clear[0]);
+
+int cpu_template_linux_params(enum mvm_cpu_template t, char *buf, size_t len)
+{
+	size_t n;
+	int w;
+
+	if (len == 0)
+		return -ENOSPC;
+	buf[0] = '\0';
+	if (t != MVM_CPU_TEMPLATE_BASELINE)
+		return 0;
+	w = snprintf(buf, len, "noxsave clearcpuid=");
+	if (w < 0 || (size_t)w >= len)
+		goto nospc;
+	n = (size_t)w;
+	for (size_t i = 0; i < cpu_template_linux_clear_count; i++) {
+		w = snprintf(buf + n, len - n, "%s%s", i ? "," : "", cpu_template_linux_clear[i]);
+		if (w < 0 || (size_t)w >= len - n)
+			goto nospc;
+		n += (size_t)w;
+	}
+	return (int)n;
+nospc:
+	buf[0] = '\0';
+	return -ENOSPC;
+}
+
 enum mvm_cpu_template cpu_template_resolve(enum mvm_cpu_template t, bool pvm_host)
 {
 	if (t != MVM_CPU_TEMPLATE_AUTO)

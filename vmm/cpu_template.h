@@ -47,6 +47,19 @@ struct cpu_template_hidden_bit {
 extern const struct cpu_template_hidden_bit cpu_template_baseline_hidden[];
 extern const size_t cpu_template_baseline_hidden_count;
 
+/*
+ * A PVM host applies only part of KVM_SET_CPUID2: the guest's CPUID
+ * instruction still reports the host's XSAVE/AVX, POPCNT, RDRAND... (seen
+ * here: of the baseline bits only CX16 follows the filter).  A Linux guest
+ * honours the template anyway when told on its command line.  Writes
+ * "noxsave clearcpuid=NAME,..." (the baseline names Linux would otherwise
+ * use at CPL0) into buf for BASELINE, "" for anything else.  Returns the
+ * length, or -ENOSPC if buf is too small (buf then holds "").
+ */
+int cpu_template_linux_params(enum mvm_cpu_template t, char *buf, size_t len);
+extern const char *const cpu_template_linux_clear[];
+extern const size_t cpu_template_linux_clear_count;
+
 /* Resolves AUTO: BASELINE on a PVM host (guest CPL0 is emulated), HOST elsewhere. */
 enum mvm_cpu_template cpu_template_resolve(enum mvm_cpu_template t, bool pvm_host);
 /* "auto", "host", "baseline"; "unknown" for anything else. */

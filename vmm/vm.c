@@ -491,21 +491,42 @@ static void destroy_devices(struct vm *vm)
  * (CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES); ACPI describes the same devices for
  * kernels that do not.
  */
-static char *build_cmdline(const struct vm *vm, const char *user)
+/*
+ * The kernel command line: the user's (or the default), then what the
+ * machine needs the kernel to know: the CPU template's parameters when the
+ * host cannot enforce it through CPUID alone, and one virtio_mmio.device=
+ * per slot (kernels with VIRTIO_MMIO_CMDLINE_DEVICES; ACPI describes the same).
+ */
+static char *build_cmdline(const struct vm *vm, const char *user, const char *template_params)
 {
-	size_t len = strlen(user) + 1 + vm->nvirtio * 64;
+	size_t len = strlen(user) + 2 + strlen(template_params) + vm->nvirtio * 64;
 	char *cmdline = malloc(len);
 	size_t n;
 
 	if (!cmdline)
 		return NULL;
-	n = (size_t)snprintf(cmdline, len, "%s", user);
+	n = (size_t)snprintf(cmdline, len, "%s%s%s", user, *user && *template_params ? " " : "",
+			     template_params);
 	for (unsigned i = 0; i < vm->nvirtio; i++)
 		n += (size_t)snprintf(cmdline + n, len - n,
 				      "%svirtio_mmio.device=%lluK@0x%" PRIx64 ":%u", n ? " " : "",
 				      (unsigned long long)(VIRTIO_MMIO_SIZE >> 10),
 				      vm->virtio[i].base, vm->virtio[i].gsi);
 	return cmdline;
+}
+
+/*
+ * Without --cmdline: the serial console, and with a disk but no initrd the
+ * root file system on the first disk (vda), so that
+ * `minivmm --kernel bzImage --disk root.img` boots (kernels with virtio-blk
+ * and the file system built in, like guest-images' microVM kernel).
+ */
+static const char *default_cmdline(const struct mvm_config *cfg)
+{
+	if (cfg->ndisks == 0 || cfg->initrd)
+		return "console=ttyS0";
+	return cfg->disks[0].read_only ? "console=ttyS0 root=/dev/vda ro"
+				       : "console=ttyS0 root=/dev/vda rw";
 }
 
 static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_err *err)
@@ -517,6 +538,7 @@ static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 	    .mmio_devices = mmio_devices,
 	    .n_mmio_devices = vm->nvirtio,
 	};
+	char template_params[256] = "";
 	char *cmdline;
 	struct boot_request req = {
 	    .kernel = vm->kernel.data,
@@ -541,7 +563,11 @@ static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 	if (x86_write_reset_stub(&vm->mem) < 0)
 		return vmm_errf(err, -EFAULT, "cannot write the reset-vector stub");
 	req.acpi_rsdp_addr = vm->rsdp_addr;
-	cmdline = build_cmdline(vm, cfg->cmdline ? cfg->cmdline : "console=ttyS0");
+	if (vm->pvm_host)
+		cpu_template_linux_params(vm->cpu_template, template_params,
+					  sizeof(template_params));
+	cmdline =
+	    build_cmdline(vm, cfg->cmdline ? cfg->cmdline : default_cmdline(cfg), template_params);
 	if (!cmdline)
 		return vmm_errf(err, -ENOMEM, "out of memory");
 	req.cmdline = cmdline;
@@ -551,6 +577,12 @@ static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 		return ret;
 	if (vm->entry.note)
 		log_warn(&vm->log, "%s", vm->entry.note);
+	if (template_params[0])
+		log_info(&vm->log,
+			 "PVM host: KVM applies only part of the CPU template's CPUID; added "
+			 "\"%s\" to the kernel command line so Linux honours it "
+			 "(--cpu-template host: none)",
+			 template_params);
 	log_info(&vm->log, "kernel %s: %s at 0x%" PRIx64 "-0x%" PRIx64 ", entry 0x%" PRIx64,
 		 cfg->kernel, vm->entry.format, vm->entry.kernel_start, vm->entry.kernel_end,
 		 vm->entry.entry);
@@ -562,7 +594,7 @@ static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 
 static int create_vcpus(struct vm *vm, enum mvm_cpu_template asked, struct vmm_err *err)
 {
-	enum mvm_cpu_template template = cpu_template_resolve(asked, vm->pvm_host);
+	enum mvm_cpu_template template = vm->cpu_template;
 	struct kvm_cpuid2 *supported = NULL;
 	char hidden[512];
 	int ret;
@@ -643,6 +675,7 @@ int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err
 		goto fail;
 	if ((ret = create_rng(vm, cfg, err)) < 0)
 		goto fail;
+	vm->cpu_template = cpu_template_resolve(cfg->cpu_template, vm->pvm_host);
 	if ((ret = load_kernel(vm, cfg, err)) < 0)
 		goto fail;
 	if ((ret = create_vcpus(vm, cfg->cpu_template, err)) < 0)

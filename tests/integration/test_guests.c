@@ -95,19 +95,50 @@ START_TEST(cmdline_round_trips)
 	const char *cmdline = "console=ttyS0 quiet minivmm.test=\"a b\" x=1";
 	char expect[256];
 
-	/* Exactly the user's command line when there are no virtio devices... */
-	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--cmdline", cmdline, "--rng",
-	    "off");
+	/*
+	 * Exactly the user's command line when there are no virtio devices (and
+	 * the host template adds no parameters, see pvm_baseline_adds_linux_params)...
+	 */
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--cmdline", cmdline, "--rng", "off",
+	    "--cpu-template", "host");
 	snprintf(expect, sizeof(expect), "cmdline=%s\n", cmdline);
 	ck_assert_status(&r, 0);
 	ck_assert_output_has(&r, expect);
 	run_result_free(&r);
 	/* ...and one virtio_mmio.device= entry per device, from the slot table. */
-	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--cmdline", cmdline);
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--cmdline", cmdline,
+	    "--cpu-template", "host");
 	snprintf(expect, sizeof(expect), "cmdline=%s virtio_mmio.device=4K@0xd0000000:5\n",
 		 cmdline);
 	ck_assert_status(&r, 0);
 	ck_assert_output_has(&r, expect);
+	run_result_free(&r);
+}
+END_TEST
+
+/*
+ * On a PVM host the baseline template is also passed to the kernel as
+ * parameters (PVM ignores most of KVM_SET_CPUID2), after the user's own and
+ * before the virtio entries; a hardware KVM host needs and gets none.
+ */
+START_TEST(pvm_baseline_adds_linux_params)
+{
+	struct run_result r;
+	const char *cmdline = "console=ttyS0 x=1";
+	char expect[256];
+
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", 0), "--cmdline", cmdline, "--rng", "off",
+	    "--cpu-template", "baseline");
+	ck_assert_status(&r, 0);
+	if (access("/sys/module/kvm_pvm", F_OK) == 0) {
+		snprintf(expect, sizeof(expect), "cmdline=%s noxsave clearcpuid=cx16,popcnt,",
+			 cmdline);
+		ck_assert_output_has(&r, expect);
+		ck_assert_stderr_has(&r, "added \"noxsave clearcpuid=");
+	} else {
+		snprintf(expect, sizeof(expect), "cmdline=%s\n", cmdline);
+		ck_assert_output_has(&r, expect);
+	}
 	run_result_free(&r);
 }
 END_TEST
@@ -344,6 +375,7 @@ Suite *guests_suite(void)
 	tcase_add_loop_test(tc, boot_info_smp_and_high_memory, 0, 2);
 	tcase_add_loop_test(tc, boot_info_sixteen_cpus, 0, 1);
 	tcase_add_loop_test(tc, cmdline_round_trips, 0, 2);
+	tcase_add_test(tc, pvm_baseline_adds_linux_params);
 	tcase_add_loop_test(tc, baseline_template_hides_cx16, 0, 1);
 	tcase_add_loop_test(tc, acpi_poweroff_exits_zero, 0, 2);
 	tcase_add_loop_test(tc, i8042_reset_is_reboot, 0, 2);

@@ -425,6 +425,43 @@ START_TEST(parse_rejects_everything_else)
 }
 END_TEST
 
+/* The Linux parameters name only bits the baseline table hides, under Linux's names. */
+START_TEST(linux_params_come_from_the_table)
+{
+	char buf[512];
+	int n = cpu_template_linux_params(MVM_CPU_TEMPLATE_BASELINE, buf, sizeof(buf));
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq((int)strlen(buf), n);
+	ck_assert_str_eq(buf, "noxsave clearcpuid=cx16,popcnt,smap,fsgsbase,rdrand,rdseed,pcid,"
+			      "invpcid,rdtscp,erms,fsrm");
+	for (size_t i = 0; i < cpu_template_linux_clear_count; i++) {
+		bool found = false;
+		for (size_t j = 0; j < cpu_template_baseline_hidden_count; j++)
+			found |= strcmp(cpu_template_baseline_hidden[j].name,
+					cpu_template_linux_clear[i]) == 0;
+		ck_assert_msg(found, "%s is not a baseline row", cpu_template_linux_clear[i]);
+	}
+}
+END_TEST
+
+START_TEST(linux_params_empty_for_host_and_safe_when_short)
+{
+	char buf[512];
+
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_int_eq(cpu_template_linux_params(MVM_CPU_TEMPLATE_HOST, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(cpu_template_linux_params(MVM_CPU_TEMPLATE_AUTO, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(cpu_template_linux_params(MVM_CPU_TEMPLATE_BASELINE, buf, 0), -ENOSPC);
+	/* Too short in the prefix and too short in the list: "" either way, never a half list. */
+	ck_assert_int_eq(cpu_template_linux_params(MVM_CPU_TEMPLATE_BASELINE, buf, 8), -ENOSPC);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(cpu_template_linux_params(MVM_CPU_TEMPLATE_BASELINE, buf, 40), -ENOSPC);
+	ck_assert_str_eq(buf, "");
+}
+END_TEST
+
 Suite *cpu_template_suite(void)
 {
 	Suite *s = suite_create("cpu_template");
@@ -447,6 +484,8 @@ Suite *cpu_template_suite(void)
 	tcase_add_test(tc, resolve_decisions);
 	tcase_add_test(tc, parse_and_name_round_trip);
 	tcase_add_test(tc, parse_rejects_everything_else);
+	tcase_add_test(tc, linux_params_come_from_the_table);
+	tcase_add_test(tc, linux_params_empty_for_host_and_safe_when_short);
 	suite_add_tcase(s, tc);
 	return s;
 }
