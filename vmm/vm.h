@@ -64,8 +64,8 @@ struct vm {
 	int kvm_fd;
 	int vm_fd;
 	size_t vcpu_mmap_size;
-	bool pvm_host;		      /* /sys/module/kvm_pvm exists: guest CPL0 is emulated */
-	bool emulation_failure_exits; /* KVM_CAP_EXIT_ON_EMULATION_FAILURE enabled */
+	bool pvm_host;			    /* /sys/module/kvm_pvm exists: guest CPL0 is emulated */
+	bool emulation_failure_exits;	    /* KVM_CAP_EXIT_ON_EMULATION_FAILURE enabled */
 	enum mvm_cpu_template cpu_template; /* resolved: never AUTO */
 
 	struct guest_mem mem;
