@@ -13,11 +13,13 @@
  *  (c) it only makes the kernel issue trapped MSR writes (speculation
  *      controls) or touch MSRs this KVM refuses (ARCH_CAPABILITIES);
  *  (d) it makes emulated kernel code slower (ERMS: rep movsb is one byte per
- *      emulation step, rep movsq eight).
+ *      emulation step, rep movsq eight);
+ *  (e) it is a KVM paravirtual feature used through vmcall, which the PVM
+ *      host re-executes forever from emulated code (PV IPIs hung SMP boot).
  * Kept on purpose: SSE/SSE2/SSE3 (x86-64 user space; Linux's kernel code
  * does not use SSE3), MOVBE, CLFLUSHOPT, RDPID and PREFETCHW (the emulator
  * implements them), x2APIC, TSC-deadline, UMIP, SMEP, 1 GiB pages, the
- * hypervisor bit and KVM's paravirtual leaves.
+ * hypervisor bit and KVM's paravirtual leaves but for (e).
  * The price: x86-64-v2 and later user space (which needs POPCNT, CX16,
  * SSE4.2) will not run under baseline; Debian's x86-64 (v1) does.
  */
@@ -46,6 +48,9 @@
 	"speculation control: Linux writes SPEC_CTRL/PRED_CMD at CPL0 on entry and context "       \
 	"switch, each a trapped MSR write; boot with mitigations=off"
 #define WHY_AMX "AMX: tile state is XSAVE-managed and XSAVE is hidden"
+#define WHY_VMCALL                                                                                 \
+	"a hypercall from emulated kernel code: the PVM host re-executes the vmcall forever "      \
+	"without advancing RIP"
 
 const struct cpu_template_hidden_bit cpu_template_baseline_hidden[] = {
     /* Leaf 1 ECX */
@@ -179,6 +184,11 @@ const struct cpu_template_hidden_bit cpu_template_baseline_hidden[] = {
     HIDE(0x80000008, 0, EBX, 15, "stibp", WHY_SPEC),
     HIDE(0x80000008, 0, EBX, 24, "ssbd", WHY_SPEC),
     HIDE(0x80000008, 0, EBX, 25, "virt_ssbd", WHY_SPEC),
+    /* KVM's paravirtual leaf (linux/kvm_para.h KVM_FEATURE_*): the ones whose use is a vmcall */
+    HIDE(0x40000001, 0, EAX, 7, "kvm_pv_unhalt", WHY_VMCALL " (KVM_HC_KICK_CPU, pv spinlocks)"),
+    HIDE(0x40000001, 0, EAX, 11, "kvm_pv_send_ipi",
+	 WHY_VMCALL " (KVM_HC_SEND_IPI: SMP bring-up hung in __send_ipi_mask, seen on PVM)"),
+    HIDE(0x40000001, 0, EAX, 13, "kvm_pv_sched_yield", WHY_VMCALL " (KVM_HC_SCHED_YIELD)"),
 };
 
 const size_t cpu_template_baseline_hidden_count =
