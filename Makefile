@@ -19,7 +19,7 @@ INTEG_SRCS := $(sort $(wildcard tests/integration/*.c))
 INTEG_OBJS := $(INTEG_SRCS:%.c=$(BUILD)/%.o)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
-.PHONY: all check test asan guests clean format bench hostvm-test
+.PHONY: all check test asan guests clean format bench hostvm-test pvm-linux-boot
 all: $(BUILD)/minivmm $(BUILD)/libminivmm.a
 
 $(BUILD)/%.o: %.c
@@ -83,6 +83,13 @@ bench: all guests
 # (tests/hostvm/README.md): a hardware-style KVM under QEMU's emulator.
 hostvm-test: all $(BUILD)/integration-tests guests
 	tests/hostvm/suite
+
+# A full Linux boot on this machine's PVM /dev/kvm (guest kernel code
+# emulated), minivmm and QEMU microvm, bounded (PVM_BOOT_LIMIT seconds per
+# boot, default 900): how far each gets, and when.  Not part of `make test`.
+pvm-linux-boot: all
+	tests/linux/prepare >/dev/null
+	python3 bench/linux_boot.py --pvm --limit $(or $(PVM_BOOT_LIMIT),900)
 
 format:
 	clang-format -i $(wildcard vmm/*.[ch] devices/*.[ch] boot/*.[ch] tests/unit/*.[ch] tests/integration/*.[ch] tests/guests/*.[ch] tests/guests/lib/*.[ch])
