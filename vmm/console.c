@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "devices/serial8250.h"
+#include "vmm/log.h"
 
 int console_init(struct console *con, const struct logger *log, bool use_stdout,
 		 const char *log_path, bool use_stdin, struct vmm_err *err)
@@ -46,7 +47,12 @@ static void write_all(int fd, const uint8_t *buf, size_t len)
 void console_output(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct console *con = opaque;
+	uint64_t none = 0;
 
+	/* For the run's timeline; relaxed is enough: read after the vCPUs are joined. */
+	if (len && atomic_load_explicit(&con->first_output_ns, memory_order_relaxed) == 0)
+		atomic_compare_exchange_strong_explicit(&con->first_output_ns, &none, clock_ns(),
+							memory_order_relaxed, memory_order_relaxed);
 	if (con->out_fd >= 0)
 		write_all(con->out_fd, buf, len);
 	if (con->log_fd >= 0)

@@ -13,6 +13,7 @@
 #ifndef MINIVMM_CONSOLE_H
 #define MINIVMM_CONSOLE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +42,7 @@ struct console {
 	void *opaque;
 	uint8_t pending[256]; /* read from input, not yet accepted by the UART */
 	size_t pending_len, pending_off;
+	_Atomic uint64_t first_output_ns; /* clock_ns() of the guest's first byte; 0: none yet */
 };
 
 /* Opens the log file (truncating it); nothing is read or written yet. */

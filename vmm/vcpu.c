@@ -530,7 +530,11 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	while (!atomic_load_explicit(&vm->stopping, memory_order_acquire)) {
-		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+		uint64_t entered = clock_ns();
+		int r = ioctl(vcpu->fd, KVM_RUN, 0);
+
+		vcpu->stats.run_ns += clock_ns() - entered;
+		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			char msg[128];
@@ -539,6 +543,12 @@ static void *vcpu_thread(void *arg)
 			vm_request_exit(vm, MVM_EXIT_HOST_ERROR, 0, msg);
 			break;
 		}
+		if (vcpu->run->exit_reason == KVM_EXIT_IO)
+			vcpu->stats.exits_io++;
+		else if (vcpu->run->exit_reason == KVM_EXIT_MMIO)
+			vcpu->stats.exits_mmio++;
+		else
+			vcpu->stats.exits_other++;
 		if (!handle_exit(vcpu))
 			break;
 	}
@@ -599,13 +609,8 @@ void vcpu_join(struct vcpu *vcpu)
 
 void vcpu_destroy(struct vcpu *vcpu)
 {
-	char stats[128];
-
 	if (!vcpu)
 		return;
-	if (emul_stats_format(&vcpu->emul_stats, stats, sizeof(stats)) > 0)
-		log_debug(&vcpu->vm->log, "vCPU %u completed emulation failures: %s", vcpu->id,
-			  stats);
 	if (vcpu->run != MAP_FAILED && vcpu->run)
 		munmap(vcpu->run, vcpu->vm->vcpu_mmap_size);
 	if (vcpu->fd >= 0)

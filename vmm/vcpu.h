@@ -20,6 +20,11 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	struct emul_stats emul_stats; /* emulation failures completed in userspace */
+	/* Where this vCPU's time went; written by its thread only, read after the join. */
+	struct vcpu_stats {
+		uint64_t run_ns; /* inside KVM_RUN */
+		uint64_t exits_io, exits_mmio, exits_other;
+	} stats;
 };
 
 /* Creates the vCPU and programs CPUID, MSRs, FPU and LAPIC LINT pins. */

@@ -687,8 +687,9 @@ int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err
 	if (vm->pvm_host)
 		log_info(&vm->log, "host KVM is PVM: guest kernel code runs in KVM's instruction "
 				   "emulator (slow; see README)");
+	vm->ready_ns = clock_ns();
 	log_info(&vm->log, "VM ready: %u vCPU(s), %" PRIu64 " MiB, built in %.1f ms", vm->ncpus,
-		 vm->mem_bytes >> 20, (double)(clock_ns() - vm->start_ns) / 1e6);
+		 vm->mem_bytes >> 20, (double)(vm->ready_ns - vm->start_ns) / 1e6);
 	*out = vm;
 	return 0;
 fail:
@@ -703,6 +704,44 @@ static void on_timeout(struct ev_loop *loop, int fd, uint32_t events, void *opaq
 
 	snprintf(msg, sizeof(msg), "timeout after %u s", vm->timeout_s);
 	vm_request_exit(vm, MVM_EXIT_TIMEOUT, 0, msg);
+}
+
+static double ms_since_start(const struct vm *vm, uint64_t ns)
+{
+	return (double)(ns - vm->start_ns) / 1e6;
+}
+
+/*
+ * Where the run's time went, at info level: VM construction (the kernel
+ * line above says how long loading and decompressing took), the guest's
+ * first console byte, the end; then per vCPU the time inside KVM_RUN and
+ * the exits by kind (on a PVM host each guest kernel instruction is
+ * emulated inside KVM_RUN, so that time dominates).
+ */
+static void log_timeline(struct vm *vm, uint64_t end_ns)
+{
+	uint64_t first = atomic_load(&vm->console.first_output_ns);
+	char first_s[48] = "no guest output";
+	char emul[128];
+
+	if (first)
+		snprintf(first_s, sizeof(first_s), "first guest output at %.1f ms",
+			 ms_since_start(vm, first));
+	log_info(&vm->log, "timeline: VM built in %.1f ms, %s, %s at %.1f ms",
+		 ms_since_start(vm, vm->ready_ns), first_s, mvm_exit_reason_name(vm->exit.reason),
+		 ms_since_start(vm, end_ns));
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		const struct vcpu *v = vm->vcpus[i];
+		const struct vcpu_stats *st = &v->stats;
+
+		if (emul_stats_format(&v->emul_stats, emul, sizeof(emul)) <= 0)
+			snprintf(emul, sizeof(emul), "none");
+		log_info(&vm->log,
+			 "vCPU %u: %.1f ms in KVM_RUN, exits: %" PRIu64 " port I/O, %" PRIu64
+			 " MMIO, %" PRIu64 " other; emulation failures completed: %s",
+			 i, (double)st->run_ns / 1e6, st->exits_io, st->exits_mmio, st->exits_other,
+			 emul);
+	}
 }
 
 int vm_run(struct vm *vm, struct mvm_exit *exit)
@@ -734,6 +773,7 @@ int vm_run(struct vm *vm, struct mvm_exit *exit)
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_join(vm->vcpus[i]);
 	*exit = vm->exit;
+	log_timeline(vm, clock_ns());
 	log_debug(&vm->log,
 		  "run ended (%s) after %.1f ms; %" PRIu64 " unhandled port and %" PRIu64
 		  " unhandled MMIO accesses",

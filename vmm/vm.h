@@ -55,6 +55,7 @@ struct mapped_file {
 struct vm {
 	struct logger log;
 	uint64_t start_ns; /* CLOCK_MONOTONIC at vm_create(): boot markers count from here */
+	uint64_t ready_ns; /* ... at the end of vm_create() */
 
 	/* Settings, copied from the caller's config. */
 	uint32_t ncpus;
