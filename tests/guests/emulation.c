@@ -10,7 +10,8 @@
  *                    fwait a no-op; ldmxcsr/stmxcsr (what Linux's
  *                    kernel_fpu_begin() runs) move MXCSR through memory,
  *                    through a stack, RIP-relative and SIB operand, and a
- *                    reserved bit raises #GP(0) at the ldmxcsr; report_done().
+ *                    reserved bit raises #GP(0) at the ldmxcsr (not checked
+ *                    with mxcsr_gp=native); report_done().
  *   case=unsupported executes fldz, which the emulator lacks and minivmm
  *                    does not complete: on PVM the run must end with status
  *                    103 (guest fault) naming the instruction; natively it
@@ -152,6 +153,16 @@ int guest_main(const struct boot_info *bi)
 	asm volatile("fwait" ::: "memory");
 	report(seen.bp == 2 && seen.ud == 1, "fwait with no pending x87 exception is a no-op");
 	report(mxcsr_round_trips(), "ldmxcsr/stmxcsr move MXCSR through memory");
-	report(ldmxcsr_reserved_bit_faults(), "ldmxcsr of a reserved bit raises #GP(0) at it");
+	/*
+	 * mxcsr_gp=native: the host runs ldmxcsr itself (hardware-style KVM),
+	 * and a software CPU model under it (QEMU TCG in the SVM test host)
+	 * may not fault on reserved bits; only minivmm's completion is ours.
+	 */
+	cmdline_get(bi, "mxcsr_gp", which, sizeof(which));
+	if (strcmp(which, "native") == 0)
+		printf("emulation: ldmxcsr #GP check skipped (runs natively here)\n");
+	else
+		report(ldmxcsr_reserved_bit_faults(),
+		       "ldmxcsr of a reserved bit raises #GP(0) at it");
 	report_done();
 }
