@@ -40,7 +40,10 @@ PVM_CMDLINE = ("console=ttyS0 panic=-1 minivmm.action=poweroff lpj=5000000 tsc=r
                "random.trust_cpu=on")
 PVM_CPU_PARAMS = ("noxsave clearcpuid=cx16,popcnt,smap,fsgsbase,rdrand,rdseed,pcid,invpcid,"
                   "rdtscp,erms,fsrm")
-MILESTONES = [("banner", b"Linux version"), ("/init", b"minivmm-initramfs: up")]
+MILESTONES = [("banner", b"Linux version"), ("exec init", b"Run /init as init process"),
+              ("/init", b"minivmm-initramfs: up")]
+# QEMU pauses the VM forever after an emulation failure (HOST-KVM.md): stop there.
+STOP_MARKERS = [b"KVM internal error"]
 
 
 def run_once(argv, limit):
@@ -67,6 +70,14 @@ def run_once(argv, limit):
             for name, marker in MILESTONES:
                 if name not in seen and marker in buf:
                     seen[name] = time.monotonic() - start
+            if any(m in buf for m in STOP_MARKERS):
+                time.sleep(0.5)  # let the register dump out
+                try:
+                    tail = (tail + os.read(proc.stdout.fileno(), 65536))[-8192:]
+                except OSError:
+                    pass
+                proc.kill()
+                break
         _, status, _ = os.wait4(proc.pid, 0)
         total = time.monotonic() - start
         try:
@@ -74,7 +85,10 @@ def run_once(argv, limit):
         except (ValueError, IndexError):
             peak = float("nan")
     lines = [l for l in tail.decode(errors="replace").replace("\r", "").split("\n") if l.strip()]
-    return seen, total, peak, os.waitstatus_to_exitcode(status), lines[-3:]
+    # The line that says why it stopped, if any, else the last one.
+    why = [l for l in lines if any(k in l for k in ("KVM internal error", "guest fault",
+                                                   "Kernel panic", "segfault", "timeout"))]
+    return seen, total, peak, os.waitstatus_to_exitcode(status), (why or lines)[-3:]
 
 
 def measure(name, argv, runs, limit):
@@ -137,14 +151,18 @@ def pvm_kernel(kernel, args):
     for _, argv in rows:
         i = argv.index("-smp") if "-smp" in argv else argv.index("--cpus")
         argv[i + 1] = "1"
-    print(f"{'VMM':14} {'banner s':>9} {'/init s':>8} {'end s':>7}  status  last line")
+    print(f"{'VMM':14} {'banner s':>9} {'exec init s':>12} {'/init s':>8} {'end s':>7}  status")
+
+    def cell(v, width):
+        return f"{'-' if v is None else f'{v:.1f}':>{width}}"
+
     for name, argv in rows:
         seen, t, _, s, last = run_once(argv, args.limit)
-        b, m = seen.get("banner"), seen.get("/init")
         how = "timeout" if t >= args.limit - 1 else str(s)
-        lastline = re.sub(r"\s+", " ", last[-1] if last else "")[:110]
-        print(f"{name:14} {'-' if b is None else f'{b:.1f}':>9} {'-' if m is None else f'{m:.1f}':>8} "
-              f"{t:7.1f}  {how:>6}  {lastline}", flush=True)
+        lastline = re.sub(r"\s+", " ", last[-1] if last else "")
+        print(f"{name:14} {cell(seen.get('banner'), 9)} {cell(seen.get('exec init'), 12)} "
+              f"{cell(seen.get('/init'), 8)} {t:7.1f}  {how:>6}", flush=True)
+        print(f"{'':14} stopped at: {lastline}", flush=True)
 
 
 def main():
