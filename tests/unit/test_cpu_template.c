@@ -439,7 +439,7 @@ START_TEST(linux_params_come_from_the_table)
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq((int)strlen(buf), n);
 	ck_assert_str_eq(buf, "noxsave clearcpuid=cx16,popcnt,smap,fsgsbase,rdrand,rdseed,pcid,"
-			      "invpcid,rdtscp,erms,fsrm");
+			      "invpcid,rdtscp,erms,fsrm,ssse3,sse4_1,sse4_2,pclmulqdq,aes");
 	for (size_t i = 0; i < cpu_template_linux_clear_count; i++) {
 		bool found = false;
 		for (size_t j = 0; j < cpu_template_baseline_hidden_count; j++)
