@@ -31,20 +31,18 @@ Usage: bench/disk.py [--part direct|linux|both] [-n RUNS] [--mib MIB] [--direct-
 import argparse
 import os
 import re
-import select
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CACHE = os.environ.get("MINIVMM_CACHE", os.path.expanduser("~/.cache/minivmm"))
-BUILD = os.path.join(ROOT, "build")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (BUILD, CACHE, IN_L1, MINIVMM, PVM, WHERE_DIRECT,  # noqa: E402
+                      WHERE_LINUX, build_static_helper, indented, key_values, median_of,
+                      minivmm_argv, qemu_microvm_argv, require, rerun_in_l1, run_vmm)
+
 HELPER = os.path.join(BUILD, "bench", "blkbench")
-IN_L1 = bool(os.environ.get("MINIVMM_HOSTVM"))
-PVM = os.path.exists("/sys/module/kvm_pvm")
 SCRIPT_BYTES = 65536  # the guest script's part of the script disk; blkbench follows
 DATA_SERIAL = "benchdata"
 
@@ -141,17 +139,6 @@ HELPER_C = HELPER_C.replace("#include <time.h>", "#include <string.h>\n#include 
 LINE_RE = re.compile(r"diskbench: (\S+) ?(.*)")
 
 
-def build_helper():
-    """Compiles blkbench (static: the guest has no libc) unless it is up to date."""
-    src = HELPER + ".c"
-    os.makedirs(os.path.dirname(HELPER), exist_ok=True)
-    old = open(src).read() if os.path.exists(src) else None
-    if old != HELPER_C or not os.path.exists(HELPER):
-        with open(src, "w") as f:
-            f.write(HELPER_C)
-        subprocess.run(["gcc", "-static", "-O2", "-Wall", "-o", HELPER, src], check=True)
-
-
 def parse(text):
     """{(label, run): {key: value}} from diskbench lines (CRs and prefixes tolerated)."""
     res = {}
@@ -159,7 +146,7 @@ def parse(text):
         m = LINE_RE.search(line)
         if not m:
             continue
-        kv = dict(p.split("=", 1) for p in m.group(2).split() if "=" in p)
+        kv = key_values(m.group(2))
         res[(m.group(1), kv.get("run", "1"))] = kv
     return res
 
@@ -180,9 +167,8 @@ def medians(results, runs):
     for row, label, what in (("seq-write MB/s", "seqwrite", "mbs"),
                              ("seq-read MB/s", "seqread", "mbs"),
                              ("randread 4K IOPS", "randread", "iops")):
-        vals = [rate(results.get((label, str(r))), what) for r in range(1, runs + 1)]
-        vals = [v for v in vals if v is not None]
-        out[row] = statistics.median(vals) if vals else None
+        out[row] = median_of(rate(results.get((label, str(r))), what)
+                             for r in range(1, runs + 1))
     return out
 
 
@@ -247,34 +233,6 @@ def ceiling(path, mib, runs, rand_seconds):
     return parse(text), how
 
 
-def run_vmm(argv, limit, on_line=None):
-    """Runs a VMM, returns (exit status, output text); on_line(line, t) per line."""
-    start = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    buf, out = b"", []
-    while True:
-        left = limit - (time.monotonic() - start)
-        r, _, _ = select.select([proc.stdout], [], [], max(left, 0))
-        if not r:
-            proc.kill()
-            out.append("disk.py: killed after %d s" % limit)
-            break
-        chunk = os.read(proc.stdout.fileno(), 65536)
-        t = time.monotonic()
-        if not chunk:
-            break
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            s = line.decode(errors="replace").replace("\r", "")
-            out.append(s)
-            if on_line:
-                on_line(s, t)
-    status = proc.wait()
-    return status, "\n".join(out)
-
-
 # ---- direct part: the test guest ------------------------------------------------------
 
 def direct_once(argv, limit, ok_status=0):
@@ -288,40 +246,33 @@ def direct_once(argv, limit, ok_status=0):
         if m.group(1) == "begin":
             begin[m.group(2)] = t
         elif m.group(2) in begin:
-            kv = dict(p.split("=", 1) for p in m.group(3).split() if "=" in p)
+            kv = key_values(m.group(3))
             kv["ns"] = str(int((t - begin[m.group(2)]) * 1e9))
             res[(m.group(2), "1")] = kv
-    status, text = run_vmm(argv, limit, on_line)
-    if status != ok_status:
-        print(f"  run failed (status {status}); last lines:\n    " +
-              "\n    ".join(text.splitlines()[-8:]), flush=True)
+    r = run_vmm(argv, limit, on_line)
+    if r.status != ok_status:
+        print(f"  run failed (status {r.status}); last lines:" + indented(r.last_lines(8)),
+              flush=True)
     return res
 
 
 def direct_part(args, tmp):
     elf = os.path.join(BUILD, "guests", "blk_bench.elf")
-    vmm = os.path.join(BUILD, "minivmm")
-    for f in (elf, vmm, HELPER):
-        if not os.path.exists(f):
-            sys.exit(f"disk: {f} missing: run make all guests")
+    require((elf, MINIVMM, HELPER), "disk", "run make all guests")
     mib = args.direct_mib
     img = os.path.join(tmp, "direct.img")
     make_image(img, mib)
-    where = "the SVM test host's /dev/kvm (TCG: compare ratios)" if IN_L1 else \
-        ("this PVM /dev/kvm (guest kernel code emulated, ~1 us/instruction)" if PVM else
-         "/dev/kvm")
     ticks = max(1, round(args.rand_seconds))
     cmdline = f"seq_mib={mib} rand_ticks={ticks}"
     print(f"\n== direct: test guest blk_bench (polled virtio-blk driver, queue depth 1, "
-          f"1 MiB sequential requests, {mib} MiB image) on {where}; median of {args.runs}",
+          f"1 MiB sequential requests, {mib} MiB image) on {WHERE_DIRECT}; median of {args.runs}",
           flush=True)
     columns, data = [], {}
     modes = ["none", "writeback"] if direct_io_ok(img) else ["writeback"]
     for mode in modes:
         name = f"minivmm {mode}"
-        argv = [vmm, "--kernel", elf, "--mem", "256M", "--cpus", "1", "--no-console-stdin",
-                "--log-level", "error", "--timeout", "120", "--disk", f"{img},cache={mode}",
-                "--cmdline", cmdline]
+        argv = minivmm_argv(elf, "256M", 1, 120) + ["--disk", f"{img},cache={mode}",
+                                                    "--cmdline", cmdline]
         merged = {}
         for r in range(1, args.runs + 1):
             for (label, _), kv in direct_once(argv, 150).items():
@@ -332,13 +283,10 @@ def direct_part(args, tmp):
     if qemu_ok:
         name = "qemu writeback"
         # rtc=on: the guest's random-read phase counts RTC seconds.
-        argv = ["qemu-system-x86_64", "-M", "microvm,rtc=on", "-accel", "kvm", "-m", "256M", "-smp",
-                "1", "-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio",
-                "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=1",
-                "-global", "virtio-mmio.force-legacy=false", "-kernel", elf,
-                "-append", cmdline, "-drive",
-                f"id=d0,file={img},format=raw,if=none,cache=writeback,aio={QEMU_AIO}",
-                "-device", "virtio-blk-device,drive=d0"]
+        argv = qemu_microvm_argv("256M", 1, "microvm,rtc=on", debug_exit=True) + [
+            "-global", "virtio-mmio.force-legacy=false", "-kernel", elf, "-append", cmdline,
+            "-drive", f"id=d0,file={img},format=raw,if=none,cache=writeback,aio={QEMU_AIO}",
+            "-device", "virtio-blk-device,drive=d0"]
         merged = {}
         for r in range(1, args.runs + 1):
             # QEMU's isa-debug-exit turns the guest's status 0 into 1.
@@ -406,20 +354,16 @@ def linux_part(args, tmp):
     kernel = os.path.join(CACHE, "debian-kernel/cloud/vmlinuz")
     initrd = os.path.join(CACHE, "guest-initramfs.cpio.gz")
     rootfs = os.path.join(CACHE, "root.img")
-    vmm = os.path.join(BUILD, "minivmm")
-    for f in (kernel, initrd, rootfs, vmm, HELPER):
-        if not os.path.exists(f):
-            sys.exit(f"disk: {f} missing: run make all guests and tests/linux/prepare")
+    require((kernel, initrd, rootfs, MINIVMM, HELPER), "disk",
+            "run make all guests and tests/linux/prepare")
     root, data, script = (os.path.join(tmp, n) for n in ("root.img", "data.img", "script.img"))
     shutil.copyfile(rootfs, root)
     make_image(data, args.mib)
     make_script_disk(script, args)
     mode = "none" if direct_io_ok(data) else "writeback"
-    where = "the SVM test host (kvm_amd under QEMU TCG: compare ratios only)" if IN_L1 else \
-        "/dev/kvm"
     print(f"\n== linux: Debian cloud kernel, 1 vCPU, 256 MiB, dd bs=1M x {args.mib} MiB "
           f"(O_DIRECT in the guest) and 4 KiB O_DIRECT random reads for "
-          f"{args.rand_seconds:g} s on /dev/vdb; cache={mode} on both; on {where}; "
+          f"{args.rand_seconds:g} s on /dev/vdb; cache={mode} on both; on {WHERE_LINUX}; "
           f"median of {args.runs}", flush=True)
     cmdline = ("console=ttyS0 quiet panic=-1 root=/dev/vda run=sh${IFS}/dev/vdc "
                "minivmm.action=poweroff")
@@ -433,33 +377,29 @@ def linux_part(args, tmp):
                        "-device", f"virtio-blk-device,drive=d{i}" +
                        (f",serial={DATA_SERIAL}" if path == data else "")]
     rows = [
-        ("minivmm", [vmm, "--kernel", kernel, "--initrd", initrd, "--cmdline", cmdline,
-                     "--mem", "256M", "--cpus", "1", "--no-console-stdin", "--log-level",
-                     "error", "--timeout", str(int(limit)),
-                     "--disk", f"{root},cache={mode}",
-                     "--disk", f"{data},serial={DATA_SERIAL},cache={mode}",
-                     "--disk", f"{script},ro,cache={mode}"]),
-        ("qemu", ["qemu-system-x86_64", "-M", "microvm", "-accel", "kvm", "-m", "256M",
-                  "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none",
-                  "-serial", "stdio", "-no-reboot", "-kernel", kernel, "-initrd", initrd,
-                  "-append", cmdline] + qemu_disks),
+        ("minivmm", minivmm_argv(kernel, "256M", 1, limit) + [
+            "--initrd", initrd, "--cmdline", cmdline, "--disk", f"{root},cache={mode}",
+            "--disk", f"{data},serial={DATA_SERIAL},cache={mode}",
+            "--disk", f"{script},ro,cache={mode}"]),
+        ("qemu", qemu_microvm_argv("256M", 1) + ["-kernel", kernel, "-initrd", initrd,
+                                                  "-append", cmdline] + qemu_disks),
     ]
     data_cols = {}
     for name, argv in rows:
         t0 = time.monotonic()
-        status, text = run_vmm(argv, limit + 30)
-        res = parse(text)
+        r = run_vmm(argv, limit + 30)
+        res = parse(r.text)
         disks = res.get(("disks", "1"), {})
-        print(f"  {name}: status {status} after {time.monotonic() - t0:.0f} s; guest saw "
+        print(f"  {name}: status {r.status} after {time.monotonic() - t0:.0f} s; guest saw "
               f"data={disks.get('data', '?')} root={disks.get('root', '?')}, "
               f"clocksource {disks.get('clock', '?')}", flush=True)
         if ("done", "1") not in res:
-            print("  " + name + " did not finish; last lines:\n    " +
-                  "\n    ".join(text.splitlines()[-15:]), flush=True)
-        for r in range(1, args.runs + 1):
-            vals = [rate(res.get((lbl, str(r))), w) for lbl, w in
+            print("  " + name + " did not finish; last lines:" + indented(r.last_lines(15)),
+                  flush=True)
+        for run in range(1, args.runs + 1):
+            vals = [rate(res.get((lbl, str(run))), w) for lbl, w in
                     (("seqwrite", "mbs"), ("seqread", "mbs"), ("randread", "iops"))]
-            print(f"    run {r}: " + ", ".join("-" if v is None else f"{v:.1f}" for v in vals),
+            print(f"    run {run}: " + ", ".join("-" if v is None else f"{v:.1f}" for v in vals),
                   flush=True)
         data_cols[name] = medians(res, args.runs)
     ceil, how = ceiling(data, args.mib, args.runs, args.rand_seconds)
@@ -481,7 +421,7 @@ def main():
     args = ap.parse_args()
 
     if not IN_L1:
-        build_helper()
+        build_static_helper(HELPER, HELPER_C)
     tmp = tempfile.mkdtemp(prefix="minivmm-disk-bench-")
     try:
         if args.part in ("direct", "both"):
@@ -489,14 +429,11 @@ def main():
         if args.part in ("linux", "both"):
             if PVM and not IN_L1:
                 # Guest kernel code is emulated on PVM: Linux runs only in L1.
-                subprocess.run([os.path.join(ROOT, "tests/linux/prepare")], check=True,
-                               stdout=subprocess.DEVNULL)
-                runner = [os.path.join(ROOT, "tests/hostvm/run"), "--timeout", "1500", "--"]
                 # With --part both, L1 runs the direct part again, there with QEMU.
                 inner = ["python3", "bench/disk.py", "--part", args.part, "--runs",
                          str(args.runs), "--mib", str(args.mib), "--rand-seconds",
                          f"{args.rand_seconds:g}", "--direct-mib", str(args.direct_mib)]
-                rc = subprocess.run(runner + inner, cwd=ROOT).returncode
+                rc = rerun_in_l1(inner, 1500)
                 if rc:
                     sys.exit(rc)
             else:

@@ -21,15 +21,13 @@ Usage: bench/linux_boot.py [-n RUNS] [--kernel PATH]... [--initrd INITRAMFS]
 import argparse
 import os
 import re
-import select
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CACHE = os.environ.get("MINIVMM_CACHE", os.path.expanduser("~/.cache/minivmm"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (CACHE, IN_L1, PVM, WHERE_LINUX, minivmm_argv,  # noqa: E402
+                      qemu_microvm_argv, rerun_in_l1, run_vmm)
+
 KERNELS = [os.path.join(CACHE, "debian-kernel/cloud/vmlinuz"),
            os.path.join(CACHE, "microvm-kernel/bzImage")]
 CMDLINE = "console=ttyS0 quiet panic=-1 minivmm.action=poweroff"
@@ -39,7 +37,7 @@ PVM_CMDLINE = ("console=ttyS0 panic=-1 minivmm.action=poweroff lpj=5000000 tsc=r
                "no_timer_check nokaslr mitigations=off nosoftlockup 8250.nr_uarts=1 "
                "random.trust_cpu=on")
 PVM_CPU_PARAMS = ("noxsave clearcpuid=cx16,popcnt,smap,fsgsbase,rdrand,rdseed,pcid,invpcid,"
-                  "rdtscp,erms,fsrm")
+                  "rdtscp,erms,fsrm,ssse3,sse4_1,sse4_2,pclmulqdq,aes")
 MILESTONES = [("banner", b"Linux version"), ("exec init", b"Run /init as init process"),
               ("/init", b"minivmm-initramfs: up")]
 # QEMU pauses the VM forever after an emulation failure (HOST-KVM.md): stop there.
@@ -48,47 +46,23 @@ STOP_MARKERS = [b"KVM internal error"]
 
 def run_once(argv, limit):
     """Returns ({milestone: seconds}, seconds to exit, peak RSS MiB, status, last lines)."""
-    with tempfile.NamedTemporaryFile(prefix="linux-boot-rss-") as rss:
-        start = time.monotonic()
-        # Through GNU time: ru_maxrss of a child forked from Python would
-        # include Python's own peak.
-        proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", rss.name] + argv,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT)
-        seen, buf, tail = {}, b"", b""
-        while True:
-            left = limit - (time.monotonic() - start)
-            r, _, _ = select.select([proc.stdout], [], [], max(left, 0))
-            if not r:
-                proc.kill()
-                break
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            buf = (buf + chunk)[-4096:]
-            tail = (tail + chunk)[-8192:]
-            for name, marker in MILESTONES:
-                if name not in seen and marker in buf:
-                    seen[name] = time.monotonic() - start
-            if any(m in buf for m in STOP_MARKERS):
-                time.sleep(0.5)  # let the register dump out
-                try:
-                    tail = (tail + os.read(proc.stdout.fileno(), 65536))[-8192:]
-                except OSError:
-                    pass
-                proc.kill()
-                break
-        _, status, _ = os.wait4(proc.pid, 0)
-        total = time.monotonic() - start
-        try:
-            peak = int(open(rss.name).read().split()[-1]) / 1024.0
-        except (ValueError, IndexError):
-            peak = float("nan")
-    lines = [l for l in tail.decode(errors="replace").replace("\r", "").split("\n") if l.strip()]
+    seen, buf = {}, b""
+
+    def on_chunk(chunk, t):
+        nonlocal buf
+        buf = (buf + chunk)[-4096:]
+        for name, marker in MILESTONES:
+            if name not in seen and marker in buf:
+                seen[name] = t
+        return any(m in buf for m in STOP_MARKERS)
+
+    r = run_vmm(argv, limit, on_chunk=on_chunk, measure_rss=True)
+    tail = r.text[-8192:]
+    lines = [l for l in tail.split("\n") if l.strip()]
     # The line that says why it stopped, if any, else the last one.
     why = [l for l in lines if any(k in l for k in ("KVM internal error", "guest fault",
                                                    "Kernel panic", "segfault", "timeout"))]
-    return seen, total, peak, os.waitstatus_to_exitcode(status), (why or lines)[-3:]
+    return seen, r.seconds, r.peak_mib, r.status, (why or lines)[-3:]
 
 
 def measure(name, argv, runs, limit):
@@ -115,13 +89,10 @@ def measure(name, argv, runs, limit):
 def vmm_rows(kernel, initrd, cmdline, limit, qemu_extra=""):
     qemu_cmdline = (cmdline + " " + qemu_extra).strip()
     return [
-        ("qemu microvm", ["qemu-system-x86_64", "-M", "microvm", "-accel", "kvm", "-m", "512M",
-                          "-smp", "2", "-nodefaults", "-no-user-config", "-display", "none",
-                          "-serial", "stdio", "-no-reboot", "-kernel", kernel,
-                          "-initrd", initrd, "-append", qemu_cmdline]),
-        ("minivmm", [os.path.join(ROOT, "build/minivmm"), "--kernel", kernel, "--initrd",
-                     initrd, "--cmdline", cmdline, "--mem", "512M", "--cpus", "2",
-                     "--no-console-stdin", "--log-level", "warn", "--timeout", str(int(limit))]),
+        ("qemu microvm", qemu_microvm_argv("512M", 2) + ["-kernel", kernel, "-initrd", initrd,
+                                                         "-append", qemu_cmdline]),
+        ("minivmm", minivmm_argv(kernel, "512M", 2, limit, log_level="warn") +
+         ["--initrd", initrd, "--cmdline", cmdline]),
     ]
 
 
@@ -175,15 +146,9 @@ def main():
     ap.add_argument("--pvm", action="store_true", help="stay on the PVM host (see above)")
     args = ap.parse_args()
     args.limit = args.limit or (900.0 if args.pvm else 180.0)
-    pvm = os.path.exists("/sys/module/kvm_pvm") and not os.environ.get("MINIVMM_HOSTVM")
-
-    if pvm and not args.pvm:
+    if PVM and not IN_L1 and not args.pvm:
         # Guest kernel code is emulated on PVM: a boot takes minutes.  Go to L1.
-        subprocess.run([os.path.join(ROOT, "tests/linux/prepare")], check=True,
-                       stdout=subprocess.DEVNULL)
-        runner = [os.path.join(ROOT, "tests/hostvm/run"), "--timeout", "2400", "--"]
-        sys.exit(subprocess.run(runner + ["python3", "bench/linux_boot.py"] + sys.argv[1:],
-                                cwd=ROOT).returncode)
+        sys.exit(rerun_in_l1(["python3", "bench/linux_boot.py"] + sys.argv[1:], 2400))
     kernels = args.kernel or [k for k in KERNELS if os.path.exists(k)]
     if not kernels:
         sys.exit("linux_boot: no kernel: run tests/linux/prepare and "
@@ -195,10 +160,8 @@ def main():
         for k in kernels:
             pvm_kernel(k, args)
         return
-    where = ("SVM test host (kvm_amd under QEMU TCG: compare ratios only)"
-             if os.environ.get("MINIVMM_HOSTVM") else "/dev/kvm")
     for k in kernels:
-        bench_kernel(k, args, where)
+        bench_kernel(k, args, WHERE_LINUX)
 
 
 if __name__ == "__main__":

@@ -38,23 +38,21 @@ Usage: bench/net.py [--part direct|linux|both] [-n RUNS] [--mib MIB] [--rr-secon
 import argparse
 import os
 import re
-import select
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CACHE = os.environ.get("MINIVMM_CACHE", os.path.expanduser("~/.cache/minivmm"))
-BUILD = os.path.join(ROOT, "build")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (BUILD, CACHE, IN_L1, MINIVMM, PVM, WHERE_DIRECT,  # noqa: E402
+                      WHERE_LINUX, build_static_helper, indented, key_values, median_of,
+                      minivmm_argv, qemu_microvm_argv, require, rerun_in_l1, run_vmm)
+
 HELPER = os.path.join(BUILD, "bench", "netbench")
-IN_L1 = bool(os.environ.get("MINIVMM_HOSTVM"))
-PVM = os.path.exists("/sys/module/kvm_pvm")
 IN_NETNS = os.environ.get("NET_BENCH_NETNS") == "1"
 TAP = "mvmbench0"
 # The Linux part's link, and the direct part's (the test guest's defaults differ on purpose:
@@ -270,46 +268,6 @@ int main(int argc, char **argv)
 LINE_RE = re.compile(r"netbench: (host|guest) (tx|rx|rr) (.*)")
 
 
-def build_helper():
-    """Compiles netbench (static: the guest has no libc) unless it is up to date."""
-    src = HELPER + ".c"
-    os.makedirs(os.path.dirname(HELPER), exist_ok=True)
-    old = open(src).read() if os.path.exists(src) else None
-    if old != HELPER_C or not os.path.exists(HELPER):
-        with open(src, "w") as f:
-            f.write(HELPER_C)
-        subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wno-unused-result", "-o", HELPER,
-                        src], check=True)
-
-
-def run_vmm(argv, limit, on_line=None):
-    """Runs a VMM, returns (exit status, output text); on_line(line, t) per line."""
-    start = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    buf, out = b"", []
-    while True:
-        left = limit - (time.monotonic() - start)
-        r, _, _ = select.select([proc.stdout], [], [], max(left, 0))
-        if not r:
-            proc.kill()
-            out.append("net.py: killed after %d s" % limit)
-            break
-        chunk = os.read(proc.stdout.fileno(), 65536)
-        t = time.monotonic()
-        if not chunk:
-            break
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            s = line.decode(errors="replace").replace("\r", "")
-            out.append(s)
-            if on_line:
-                on_line(s, t)
-    status = proc.wait()
-    return status, "\n".join(out)
-
-
 def sh(*cmd):
     """Runs a setup command; returns its error text, or None."""
     p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -360,11 +318,6 @@ def print_table(rows, columns, data, ratio_of=None, width=16):
             line += f"{a / b:{width}.2f}" if a and b else f"{'-':>{width}}"
         print(line)
     sys.stdout.flush()
-
-
-def median_of(vals):
-    vals = [v for v in vals if v is not None]
-    return statistics.median(vals) if vals else None
 
 
 # ---- direct part: the test guest ------------------------------------------------------
@@ -458,15 +411,12 @@ def direct_argv(vmm, elf, mode, cmdline, ticks):
         # QEMU's isa-debug-exit turns the guest's status 0 into 1.
         # rtc=on: microvm leaves the RTC out under KVM by default, and the guest's phases
         # are counted in RTC seconds.
-        return ["qemu-system-x86_64", "-M", "microvm,rtc=on", "-accel", "kvm", "-m", "64M", "-smp",
-                "1", "-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio",
-                "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=1",
-                "-global", "virtio-mmio.force-legacy=false", "-kernel", elf,
-                "-append", cmdline, "-netdev", net, "-device", "virtio-net-device,netdev=n0"], 1
+        return qemu_microvm_argv("64M", 1, "microvm,rtc=on", debug_exit=True) + [
+            "-global", "virtio-mmio.force-legacy=false", "-kernel", elf, "-append", cmdline,
+            "-netdev", net, "-device", "virtio-net-device,netdev=n0"], 1
     net = f"tap={TAP}" if mode == "tap" else "user"
-    return [vmm, "--kernel", elf, "--mem", "64M", "--cpus", "1", "--no-console-stdin",
-            "--log-level", "error", "--timeout", str(20 + 6 * ticks), "--cmdline", cmdline,
-            "--net", net], 0
+    return minivmm_argv(elf, "64M", 1, 20 + 6 * ticks) + ["--cmdline", cmdline,
+                                                         "--net", net], 0
 
 
 def direct_once(vmm, elf, mode, ticks):
@@ -487,8 +437,7 @@ def direct_once(vmm, elf, mode, ticks):
         if what == "rx":
             host.flooding.clear()
         if what in begin:
-            phases[what] = (t - begin[what],
-                            dict(p.split("=", 1) for p in m.group(3).split() if "=" in p))
+            phases[what] = (t - begin[what], key_values(m.group(3)))
 
     if mode == "tap":
         cmdline = f"mode=tap ip={DIRECT_GUEST} peer={DIRECT_HOST} rx=1"
@@ -497,7 +446,7 @@ def direct_once(vmm, elf, mode, ticks):
     cmdline += f" port={host.sink_port} echo_port={host.echo_port} ticks={ticks}"
     argv, ok_status = direct_argv(vmm, elf, mode, cmdline, ticks)
     try:
-        status, text = run_vmm(argv, 40 + 6 * ticks, on_line)
+        r = run_vmm(argv, 40 + 6 * ticks, on_line)
         time.sleep(0.3)  # the sink thread takes what is still in its socket
     finally:
         host.close()
@@ -521,23 +470,17 @@ def direct_once(vmm, elf, mode, ticks):
             res["h->g 1514 B frames/s"] = frames / secs
             res["h->g 1514 B MB/s"] = nbytes / secs / 1e6
             notes.append(f"rx: guest got {frames} frames in {secs:.2f} s")
-    if status != ok_status:
-        notes.append(f"status {status}; last lines: " + " | ".join(text.splitlines()[-6:]))
+    if r.status != ok_status:
+        notes.append(f"status {r.status}; last lines: " + " | ".join(r.last_lines(6)))
     return res, notes
 
 
 def direct_part(args):
     elf = os.path.join(BUILD, "guests", "net_bench.elf")
-    vmm = os.path.join(BUILD, "minivmm")
-    for f in (elf, vmm):
-        if not os.path.exists(f):
-            sys.exit(f"net: {f} missing: run make all guests")
-    where = "the SVM test host's /dev/kvm (TCG: compare ratios)" if IN_L1 else \
-        ("this PVM /dev/kvm (guest kernel code emulated, ~1 us/instruction)" if PVM else
-         "/dev/kvm")
+    require((elf, MINIVMM), "net", "run make all guests")
     qemu_ok = not PVM and shutil.which("qemu-system-x86_64")
     print(f"\n== direct: test guest net_bench (polled virtio-net driver, no offloads, "
-          f"8 TX chains in flight) on {where}; phases of {args.ticks} RTC seconds; "
+          f"8 TX chains in flight) on {WHERE_DIRECT}; phases of {args.ticks} RTC seconds; "
           f"median of {args.direct_runs}", flush=True)
     modes = []
     if IN_NETNS and os.path.exists("/dev/net/tun"):
@@ -557,7 +500,7 @@ def direct_part(args):
                 continue
             runs = []
             for r in range(1, args.direct_runs + 1):
-                res, notes = direct_once(vmm if name == "minivmm" else "qemu", elf, mode,
+                res, notes = direct_once(MINIVMM if name == "minivmm" else "qemu", elf, mode,
                                          args.ticks)
                 print(f"  {col} run {r}: " + "; ".join(notes), flush=True)
                 runs.append(res)
@@ -623,7 +566,7 @@ def parse_linux(text, who):
         m = LINE_RE.search(line)
         if not m or m.group(1) != who:
             continue
-        kv = dict(p.split("=", 1) for p in m.group(3).split() if "=" in p)
+        kv = key_values(m.group(3))
         res[(m.group(2), kv.get("run", "1"))] = kv
     return res
 
@@ -644,21 +587,17 @@ def linux_rates(host, run, want_bytes):
 
 def linux_part(args, tmp):
     kernel = os.path.join(CACHE, "debian-kernel/cloud/vmlinuz")
-    vmm = os.path.join(BUILD, "minivmm")
-    for f in (kernel, os.path.join(CACHE, "guest-initramfs.cpio.gz"), vmm, HELPER):
-        if not os.path.exists(f):
-            sys.exit(f"net: {f} missing: run make all guests and tests/linux/prepare")
+    require((kernel, os.path.join(CACHE, "guest-initramfs.cpio.gz"), MINIVMM, HELPER), "net",
+            "run make all guests and tests/linux/prepare")
     if not IN_NETNS:
         sys.exit("net: the linux part runs in a network namespace of its own (unshare -n)")
     sh("ip", "link", "set", "lo", "up")
     initrd = os.path.join(tmp, "initrd")
     make_initrd(initrd, tmp, args)
     nbytes = args.mib << 20
-    where = "the SVM test host (kvm_amd under QEMU TCG: compare ratios only)" if IN_L1 else \
-        "/dev/kvm"
     print(f"\n== linux: Debian cloud kernel, 1 vCPU, 256 MiB, eth0 {LINUX_GUEST}/24 on TAP "
           f"{TAP} ({LINUX_HOST}); TCP streams of {args.mib} MiB each way, TCP RR (1 byte, "
-          f"one in flight) for {args.rr_seconds:g} s; on {where}; median of {args.runs}",
+          f"one in flight) for {args.rr_seconds:g} s; on {WHERE_LINUX}; median of {args.runs}",
           flush=True)
     cmdline = (f"console=ttyS0 quiet panic=-1 minivmm.net={LINUX_GUEST}/24 "
                f"run=sh${{IFS}}/net-bench.sh netbench.host={LINUX_HOST} "
@@ -667,15 +606,12 @@ def linux_part(args, tmp):
     # Generous for TCG (MB/s in the tens); a stalled stream fails its run after 60 s.
     limit = 120 + args.runs * (args.rr_seconds + args.mib / 2 + 20)
     rows = [
-        ("minivmm", [vmm, "--kernel", kernel, "--initrd", initrd, "--cmdline", cmdline,
-                     "--mem", "256M", "--cpus", "1", "--no-console-stdin", "--log-level",
-                     "error", "--timeout", str(int(limit)), "--net", f"tap={TAP}"]),
-        ("qemu", ["qemu-system-x86_64", "-M", "microvm", "-accel", "kvm", "-m", "256M",
-                  "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none",
-                  "-serial", "stdio", "-no-reboot", "-kernel", kernel, "-initrd", initrd,
-                  "-append", cmdline,
-                  "-netdev", f"tap,id=n0,ifname={TAP},script=no,downscript=no,vhost=off",
-                  "-device", "virtio-net-device,netdev=n0"]),
+        ("minivmm", minivmm_argv(kernel, "256M", 1, limit) + [
+            "--initrd", initrd, "--cmdline", cmdline, "--net", f"tap={TAP}"]),
+        ("qemu", qemu_microvm_argv("256M", 1) + [
+            "-kernel", kernel, "-initrd", initrd, "-append", cmdline,
+            "-netdev", f"tap,id=n0,ifname={TAP},script=no,downscript=no,vhost=off",
+            "-device", "virtio-net-device,netdev=n0"]),
     ]
     data = {}
     for name, argv in rows:
@@ -692,28 +628,27 @@ def linux_part(args, tmp):
                                       stderr=subprocess.STDOUT)
         try:
             t0 = time.monotonic()
-            status, text = run_vmm(argv, limit + 30, (lambda s, t: print("    | " + s,
-                                                                        flush=True))
-                                   if args.verbose else None)
+            r = run_vmm(argv, limit + 30,
+                        (lambda s, t: print("    | " + s, flush=True)) if args.verbose else None)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait()
             tap_down()
         host = parse_linux(open(log).read(), "host")
-        guest = parse_linux(text, "guest")
-        info = re.search(r"netbench: guest eth0=(\S*) clock=(\S*) mtu=(\S*)", text)
-        print(f"  {name}: status {status} after {time.monotonic() - t0:.0f} s; guest eth0 "
+        guest = parse_linux(r.text, "guest")
+        info = re.search(r"netbench: guest eth0=(\S*) clock=(\S*) mtu=(\S*)", r.text)
+        print(f"  {name}: status {r.status} after {time.monotonic() - t0:.0f} s; guest eth0 "
               f"{info.group(1) if info else '?'}, clocksource {info.group(2) if info else '?'}, "
               f"mtu {info.group(3) if info else '?'}", flush=True)
-        if "netbench: guest done" not in text:
-            print(f"  {name} did not finish; last lines:\n    " +
-                  "\n    ".join(text.splitlines()[-15:]), flush=True)
+        if "netbench: guest done" not in r.text:
+            print(f"  {name} did not finish; last lines:" + indented(r.last_lines(15)),
+                  flush=True)
         runs = []
-        for r in range(1, args.runs + 1):
-            vals = linux_rates(host, r, nbytes)
-            g = linux_rates(guest, r, nbytes)
+        for run in range(1, args.runs + 1):
+            vals = linux_rates(host, run, nbytes)
+            g = linux_rates(guest, run, nbytes)
             runs.append(vals)
-            print(f"    run {r}: " + ", ".join(
+            print(f"    run {run}: " + ", ".join(
                 f"{short} {fmt(vals.get(row), 0).strip()} (guest clock "
                 f"{fmt(g.get(row), 0).strip()})"
                 for short, row in (("g->h MB/s", LINUX_ROWS[0]), ("h->g MB/s", LINUX_ROWS[1]),
@@ -741,7 +676,7 @@ def main():
 
     if not IN_NETNS:
         if not IN_L1:
-            build_helper()
+            build_static_helper(HELPER, HELPER_C, ["-Wno-unused-result"])
         if args.part in ("linux", "both") and PVM and not IN_L1:
             # Guest kernel code is emulated on PVM: Linux runs only in L1.  The direct part
             # runs here first (minivmm only); with --part both, L1 runs it again, there with
@@ -750,11 +685,7 @@ def main():
                 rc = reexec_with(args, "direct")
                 if rc:
                     sys.exit(rc)
-            subprocess.run([os.path.join(ROOT, "tests/linux/prepare")], check=True,
-                           stdout=subprocess.DEVNULL)
-            runner = [os.path.join(ROOT, "tests/hostvm/run"), "--timeout", "1200", "--"]
-            inner = ["python3", "bench/net.py"] + numbers(args, args.part)
-            sys.exit(subprocess.run(runner + inner, cwd=ROOT).returncode)
+            sys.exit(rerun_in_l1(["python3", "bench/net.py"] + numbers(args, args.part), 1200))
         rc = reexec_in_netns()
         if rc is not None:
             sys.exit(rc)

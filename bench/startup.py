@@ -8,55 +8,36 @@ nothing.  Usage: bench/startup.py [-n RUNS] [--guest NAME]
 """
 import argparse
 import os
-import select
 import statistics
 import subprocess
 import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run_once(argv):
-    start = time.monotonic()
-    # Through GNU time: a child forked straight from Python would report
-    # Python's own RSS as its peak (ru_maxrss survives fork and exec).
-    rss_file = "/tmp/minivmm-bench-rss"
-    proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", rss_file] + argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
-    first = None
-    out = b""
-    while True:
-        r, _, _ = select.select([proc.stdout], [], [], 60)
-        if not r:
-            proc.kill()
-            break
-        chunk = os.read(proc.stdout.fileno(), 65536)
-        if not chunk:
-            break
-        if first is None:
-            first = time.monotonic() - start
-        out += chunk
-    _, status, _ = os.wait4(proc.pid, 0)
-    total = time.monotonic() - start
-    with open(rss_file) as f:
-        peak_kib = int(f.read().split()[-1])
-    return first, total, peak_kib / 1024.0, os.waitstatus_to_exitcode(status), out
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import BUILD, MINIVMM, PVM, qemu_microvm_argv, run_vmm  # noqa: E402
 
 
 def measure(name, argv, runs):
-    firsts, totals, rss = [], [], []
-    for _ in range(runs):
-        first, total, peak, code, out = run_once(argv)
+    """Medians of (first byte s, exit s, peak RSS MiB) over runs, and the last status."""
+    firsts, totals, rss, first = [], [], [], None
+
+    def on_chunk(data, t):
+        nonlocal first
         if first is None:
-            print(f"{name}: no output (exit {code})", file=sys.stderr)
+            first = t
+
+    for _ in range(runs):
+        first = None
+        # stderr is not output: the first byte is the guest's.
+        r = run_vmm(argv, 60, on_chunk=on_chunk, measure_rss=True, stderr=subprocess.DEVNULL)
+        if first is None:
+            print(f"{name}: no output (exit {r.status})", file=sys.stderr)
             continue
         firsts.append(first)
-        totals.append(total)
-        rss.append(peak)
+        totals.append(r.seconds)
+        rss.append(r.peak_mib)
     if not totals:
         return None
-    return statistics.median(firsts), statistics.median(totals), statistics.median(rss), code
+    return statistics.median(firsts), statistics.median(totals), statistics.median(rss), r.status
 
 
 def main():
@@ -64,18 +45,13 @@ def main():
     ap.add_argument("-n", "--runs", type=int, default=5)
     ap.add_argument("--guest", default="boot_info")
     args = ap.parse_args()
-    elf = os.path.join(ROOT, "build/guests", args.guest + ".elf")
-    bz = os.path.join(ROOT, "build/guests", args.guest + ".bzImage")
-    vmm = os.path.join(ROOT, "build/minivmm")
-    kvm = "direct /dev/kvm (PVM)" if os.path.exists("/sys/module/kvm_pvm") else "/dev/kvm"
+    elf = os.path.join(BUILD, "guests", args.guest + ".elf")
+    bz = os.path.join(BUILD, "guests", args.guest + ".bzImage")
+    kvm = "direct /dev/kvm (PVM)" if PVM else "/dev/kvm"
     rows = [
-        ("minivmm bzImage", [vmm, "--kernel", bz, "--log-level", "error", "--mem", "128M"]),
-        ("minivmm PVH ELF", [vmm, "--kernel", elf, "--log-level", "error", "--mem", "128M"]),
-        ("qemu microvm PVH ELF", ["qemu-system-x86_64", "-M", "microvm", "-accel", "kvm",
-                                  "-m", "128M", "-nodefaults", "-no-user-config",
-                                  "-display", "none", "-serial", "stdio", "-no-reboot",
-                                  "-device", "isa-debug-exit,iobase=0xf4,iosize=1",
-                                  "-kernel", elf]),
+        ("minivmm bzImage", [MINIVMM, "--kernel", bz, "--log-level", "error", "--mem", "128M"]),
+        ("minivmm PVH ELF", [MINIVMM, "--kernel", elf, "--log-level", "error", "--mem", "128M"]),
+        ("qemu microvm PVH ELF", qemu_microvm_argv("128M", debug_exit=True) + ["-kernel", elf]),
     ]
     print(f"start-up of test guest '{args.guest}' on {kvm}, median of {args.runs} runs")
     print(f"{'VMM':24} {'first byte ms':>14} {'exit ms':>9} {'peak RSS MiB':>13} {'status':>7}")
