@@ -14,105 +14,21 @@
 # exits 0 only if every check passed.  Asserts no times (they go to bench/).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 125
-cache=${MINIVMM_CACHE:-$HOME/.cache/minivmm}
-kernel=$cache/debian-kernel/cloud/vmlinuz
-initrd=$cache/guest-initramfs.cpio.gz
-minivmm=${MINIVMM_BIN:-build/minivmm}
-while [ $# -gt 0 ]; do
-	case $1 in
-	--kernel) kernel=$2; shift 2 ;;
-	--initrd) initrd=$2; shift 2 ;;
-	--minivmm) minivmm=$2; shift 2 ;;
-	*) echo "boot-checks: unknown argument $1" >&2; exit 2 ;;
-	esac
-done
+# shellcheck source=tests/linux/lib.sh
+. tests/linux/lib.sh
+parse_args boot-checks "kernel initrd minivmm" "$@"
 
-passed=0
-failed=0
-n=0
-ok() {
-	n=$((n + 1))
-	passed=$((passed + 1))
-	echo "ok $n - $*"
-}
-notok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $*"
-}
-# check DESCRIPTION COMMAND...: one check line from a command's status.
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else notok "$what"; fi
-}
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
+echo "# linux boot checks on $(kvm_kind)"
+skip_on_pvm boot-checks
+need_files "$kernel" "$initrd" "$minivmm"
+make_tmp boot-checks
+boot_args=(--kernel "$kernel" --initrd "$initrd")
 
-if [ -e /sys/module/kvm_pvm ]; then
-	kvm="direct /dev/kvm (PVM, emulated CPL0)"
-elif [ -n "${MINIVMM_HOSTVM:-}" ]; then
-	kvm="SVM test host's /dev/kvm (kvm_amd under QEMU TCG, hardware-style)"
-else
-	kvm="direct /dev/kvm (hardware-style)"
-fi
-echo "# linux boot checks on $kvm"
-if [ -e /sys/module/kvm_pvm ] && [ -z "${LINUX_CHECKS_ON_PVM:-}" ]; then
-	echo "# skipped: a Linux boot takes minutes on PVM; run them in tests/hostvm/run"
-	finish
-fi
-for f in "$kernel" "$initrd" "$minivmm"; do
-	if [ ! -r "$f" ]; then
-		notok "$f is missing (run tests/linux/prepare, and make)"
-		finish
-	fi
-done
-if [ ! -w /dev/kvm ]; then
-	notok "/dev/kvm is not usable here"
-	finish
-fi
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-# boot NAME EXPECTED_STATUS MINIVMM_ARGS...: one boot, log in $tmp/NAME.log,
-# status in $status.  A hung minivmm is stopped by timeout(1) after 300 s.
-boot() {
-	local name=$1
-	shift
-	local start=$SECONDS
-	timeout -k 5 300 "$minivmm" --kernel "$kernel" --initrd "$initrd" --no-console-stdin \
-		"$@" </dev/null >"$tmp/$name.log" 2>&1
-	status=$?
-	echo "# boot '$name': status $status after $((SECONDS - start)) s"
-	log=$tmp/$name.log
-}
-# Shows the end of a boot's log after a failed check, once per boot.
-show_log() {
-	[ -e "$tmp/$1.shown" ] && return
-	touch "$tmp/$1.shown"
-	echo "# --- last 40 lines of the '$1' boot:"
-	tr -d '\r' < "$tmp/$1.log" | tail -40 | sed 's/^/#   /'
-}
-has() { tr -d '\r' < "$log" | grep -qE -- "$1"; }
-# expect NAME DESCRIPTION REGEX: the log has a line matching REGEX.
-expect() {
-	if has "$3"; then ok "$1: $2"; else notok "$1: $2 (no line matching '$3')"; show_log "$1"; fi
-}
-expect_status() {
-	if [ "$status" -eq "$2" ]; then ok "$1: exit status $2 ($3)"; else
-		notok "$1: exit status $status, expected $2 ($3)"
-		show_log "$1"
-	fi
-}
 # MemTotal is RAM less what the kernel keeps (code, memmap, reserved ranges):
 # for these sizes 85-100 % of --mem.
 expect_memtotal() {
 	local mib=$2 kib
-	kib=$(tr -d '\r' < "$log" | sed -n 's/^MemTotal: *\([0-9]*\) kB.*/\1/p' | tail -1)
+	kib=$(log_text | sed -n 's/^MemTotal: *\([0-9]*\) kB.*/\1/p' | tail -1)
 	if [ -n "$kib" ] && [ "$kib" -le $((mib * 1024)) ] && [ "$kib" -ge $((mib * 1024 * 85 / 100)) ]; then
 		ok "$1: MemTotal $kib kB fits --mem ${mib}M"
 	else
@@ -136,8 +52,9 @@ expect poweroff "command line echoed, with the virtio-mmio entry" \
 expect poweroff "e820: low RAM below the EBDA" "BIOS-e820: \[mem $(hex16 0)-$(hex16 0x9fbff)\] usable"
 expect poweroff "e820: EBDA..1 MiB reserved" "BIOS-e820: \[mem $(hex16 0x9fc00)-$(hex16 0xfffff)\] reserved"
 expect poweroff "e820: RAM from 1 MiB to --mem" "BIOS-e820: \[mem $(hex16 0x100000)-$(hex16 $((512 * 1024 * 1024 - 1)))\] usable"
-if [ "$(tr -d '\r' < "$log" | grep -c 'BIOS-e820:')" -eq 3 ]; then ok "poweroff: e820 has exactly 3 entries"; else
-	notok "poweroff: e820 has $(grep -c 'BIOS-e820:' "$log") entries, expected 3"
+entries=$(log_text | grep -c 'BIOS-e820:')
+if [ "$entries" -eq 3 ]; then ok "poweroff: e820 has exactly 3 entries"; else
+	notok "poweroff: e820 has $entries entries, expected 3"
 	show_log poweroff
 fi
 expect poweroff "ACPI RSDP with OEM MINVMM" 'ACPI: RSDP 0x[0-9A-F]+ [0-9A-F]+ \(v02 MINVMM'
@@ -147,9 +64,7 @@ done
 expect poweroff "MADT: smpboot allows 2 CPUs" 'smpboot: Allowing 2 CPUs, 0 hotplug CPUs'
 expect poweroff "both CPUs came up" 'smp: Brought up 1 node, 2 CPUs'
 expect poweroff "kernel entered S5 through the FADT" 'ACPI: PM: Preparing to enter system sleep state S5'
-if has 'Kernel panic|BUG:|Oops'; then notok "poweroff: no panic, BUG or Oops in the log"; show_log poweroff; else
-	ok "poweroff: no panic, BUG or Oops in the log"
-fi
+expect_not poweroff "no panic, BUG or Oops in the log" 'Kernel panic|BUG:|Oops'
 
 # 2. Reboot (reboot -f), one CPU, other memory size, quiet.
 boot reboot --cpus 1 --mem 256M --timeout 120 --cmdline "console=ttyS0 quiet panic=-1 minivmm.action=reboot"

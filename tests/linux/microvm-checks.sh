@@ -20,74 +20,30 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 125
 # shellcheck source=tests/linux/lib.sh
 . tests/linux/lib.sh
-cache=${MINIVMM_CACHE:-$HOME/.cache/minivmm}
-kdir=$cache/microvm-kernel
-initrd=$cache/guest-initramfs.cpio.gz
-rootfs=$cache/root.img
-minivmm=${MINIVMM_BIN:-build/minivmm}
-while [ $# -gt 0 ]; do
-	case $1 in
-	--kernel-dir) kdir=$2; shift 2 ;;
-	--initrd) initrd=$2; shift 2 ;;
-	--rootfs) rootfs=$2; shift 2 ;;
-	--minivmm) minivmm=$2; shift 2 ;;
-	*) echo "microvm-checks: unknown argument $1" >&2; exit 2 ;;
-	esac
-done
+parse_args microvm-checks "kernel-dir initrd rootfs minivmm" "$@"
 
 echo "# microVM kernel checks on $(kvm_kind)"
 skip_on_pvm microvm-checks
-need_files "$kdir/bzImage" "$kdir/vmlinux" "$initrd" "$rootfs" "$minivmm"
-tmp=$(mktemp -d /tmp/microvm-checks.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+need_files --made-by "tests/linux/prepare, guest-images/build-microvm-kernel.sh" \
+	"$kernel_dir/bzImage" "$kernel_dir/vmlinux" "$initrd" "$rootfs" "$minivmm"
+make_tmp microvm-checks
 
-# run NAME MINIVMM_ARGS...: one boot, log in $tmp/NAME.log, status in $status.
-run() {
-	local name=$1 start=$SECONDS
-	shift
-	timeout -k 5 300 "$minivmm" --no-console-stdin "$@" </dev/null >"$tmp/$name.log" 2>&1
-	status=$?
-	log=$tmp/$name.log
-	echo "# boot '$name': status $status after $((SECONDS - start)) s"
-}
-show_log() {
-	[ -e "$tmp/$1.shown" ] && return
-	touch "$tmp/$1.shown"
-	echo "# --- last 40 lines of the '$1' boot:"
-	tr -d '\r' < "$tmp/$1.log" | tail -40 | sed 's/^/#   /'
-}
-has() { tr -d '\r' < "$log" | grep -qE -- "$1"; }
-expect() {
-	if has "$3"; then ok "$1: $2"; else notok "$1: $2 (no line matching '$3')"; show_log "$1"; fi
-}
-expect_not() {
-	if ! has "$3"; then ok "$1: $2"; else
-		notok "$1: $2 (found: $(tr -d '\r' < "$log" | grep -E -- "$3" | head -1))"
-		show_log "$1"
-	fi
-}
 # A kernel with both ACPI and VIRTIO_MMIO_CMDLINE_DEVICES finds each virtio
 # device twice; the ACPI one wins and the command-line duplicate fails with
 # -EBUSY (16).  Any other failed probe is a finding.
 expect_no_probe_failure() {
 	local bad
-	bad=$(tr -d '\r' < "$log" | grep -E 'probe of .* failed' |
+	bad=$(log_text | grep -E 'probe of .* failed' |
 		grep -vE 'virtio-mmio: probe of virtio-mmio\.[0-9]+ failed with error -16' | head -1)
 	if [ -z "$bad" ]; then ok "$1: no driver failed to probe (but the -EBUSY duplicates)"; else
 		notok "$1: a driver failed to probe: $bad"
 		show_log "$1"
 	fi
 }
-expect_status() {
-	if [ "$status" -eq "$2" ]; then ok "$1: exit status $2 ($3)"; else
-		notok "$1: exit status $status, expected $2 ($3)"
-		show_log "$1"
-	fi
-}
 
 # 1. The README's command: kernel and disk, nothing else (bounded here).
 cp "$rootfs" "$tmp/root.img"
-run card --kernel "$kdir/bzImage" --disk "$tmp/root.img" --timeout 120
+boot card --kernel "$kernel_dir/bzImage" --disk "$tmp/root.img" --timeout 120
 expect_status card 0 "the root file system's init powered off"
 expect card "default command line puts root on the first disk" 'Command line: console=ttyS0 root=/dev/vda rw'
 expect card "ext4 root mounted from vda by the kernel itself" 'EXT4-fs \(vda\): mounted'
@@ -102,7 +58,7 @@ truncate -s 24M "$data"
 script='echo${IFS}mv:vda-sectors=$(cat${IFS}/sys/block/vda/size);echo${IFS}mv:rng-current=$(cat${IFS}/sys/class/misc/hw_random/rng_current);echo${IFS}mv:hwrng-bytes=$(timeout${IFS}30${IFS}head${IFS}-c${IFS}64${IFS}/dev/hwrng|wc${IFS}-c)'
 for fmt in bzImage vmlinux; do
 	name=devices-$fmt
-	run "$name" --kernel "$kdir/$fmt" --initrd "$initrd" --cpus 2 --mem 256M --timeout 120 \
+	boot "$name" --kernel "$kernel_dir/$fmt" --initrd "$initrd" --cpus 2 --mem 256M --timeout 120 \
 		--disk "$data,ro,serial=data" --net user --rng on \
 		--cmdline "console=ttyS0 panic=-1 minivmm.net=dhcp run=$script"
 	expect_status "$name" 0 "poweroff"
@@ -122,10 +78,10 @@ for fmt in bzImage vmlinux; do
 done
 
 # 3. Exit paths with built-in pvpanic and /dev/port.
-run pvpanic --kernel "$kdir/bzImage" --initrd "$initrd" --timeout 120 \
+boot pvpanic --kernel "$kernel_dir/bzImage" --initrd "$initrd" --timeout 120 \
 	--cmdline "console=ttyS0 quiet panic=0 minivmm.action=pvpanic"
 expect_status pvpanic 101 "guest panic reported through pvpanic"
-run exitport --kernel "$kdir/bzImage" --initrd "$initrd" --timeout 120 \
+boot exitport --kernel "$kernel_dir/bzImage" --initrd "$initrd" --timeout 120 \
 	--cmdline "console=ttyS0 quiet panic=-1 minivmm.action=exit:7"
 expect_status exitport 7 "the guest's status through port 0xf4 (/dev/port)"
 finish

@@ -31,46 +31,15 @@
 # exits 0 only if every check passed.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 125
-cache=${MINIVMM_CACHE:-$HOME/.cache/minivmm}
-kernel=$cache/debian-kernel/cloud/vmlinuz
-initrd=$cache/guest-initramfs.cpio.gz
-minivmm=${MINIVMM_BIN:-build/minivmm}
+# shellcheck source=tests/linux/lib.sh
+. tests/linux/lib.sh
 file_mib=${NET_FILE_MIB:-6}
 args=("$@")
-while [ $# -gt 0 ]; do
-	case $1 in
-	--kernel) kernel=$2; shift 2 ;;
-	--initrd) initrd=$2; shift 2 ;;
-	--minivmm) minivmm=$2; shift 2 ;;
-	*) echo "net-checks: unknown argument $1" >&2; exit 2 ;;
-	esac
-done
-
-passed=0
-failed=0
-n=0
-ok() {
-	n=$((n + 1))
-	passed=$((passed + 1))
-	echo "ok $n - $*"
-}
-notok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $*"
-}
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
+parse_args net-checks "kernel initrd minivmm" "$@"
 
 if [ -z "${NET_CHECKS_NETNS:-}" ]; then
-	echo "# linux virtio-net and virtio-rng checks"
-	if [ -e /sys/module/kvm_pvm ] && [ -z "${LINUX_CHECKS_ON_PVM:-}" ]; then
-		echo "# skipped: a Linux boot takes minutes on PVM; run them in tests/hostvm/run"
-		finish
-	fi
+	echo "# linux virtio-net and virtio-rng checks on $(kvm_kind)"
+	skip_on_pvm net-checks
 	# Everything below happens in a network namespace of its own.
 	userns=()
 	[ "$(id -u)" = 0 ] || userns=(-r)
@@ -81,16 +50,7 @@ if [ -z "${NET_CHECKS_NETNS:-}" ]; then
 	finish
 fi
 
-for f in "$kernel" "$initrd" "$minivmm"; do
-	if [ ! -r "$f" ]; then
-		notok "$f is missing (run tests/linux/prepare, and make)"
-		finish
-	fi
-done
-if [ ! -w /dev/kvm ]; then
-	notok "/dev/kvm is not usable here"
-	finish
-fi
+need_files "$kernel" "$initrd" "$minivmm"
 bb=$(command -v busybox || echo /bin/busybox)
 if ! "$bb" --list 2>/dev/null | grep -qx httpd; then
 	notok "needs busybox with httpd and wget on the host (apt-get install busybox-static)"
@@ -101,16 +61,8 @@ if ! command -v ip >/dev/null; then
 	finish
 fi
 
-tmp=$(mktemp -d /tmp/net-checks.XXXXXX)
-pids=()
-# shellcheck disable=SC2317  # called through the EXIT trap
-cleanup() {
-	for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-md5() { md5sum | cut -d' ' -f1; }
+make_tmp net-checks
+report_tag=net
 ip link set lo up
 
 # The host's side: one httpd (this namespace only) serving a directory per boot
@@ -189,47 +141,12 @@ GUEST
 # the second archive aligned.
 { gzip -dc "$initrd" && cat "$tmp/extra.cpio"; } > "$tmp/initrd"
 
-shown=" "
-# show_log NAME LOG: the end of a boot's log, once per boot.
-show_log() {
-	case $shown in *" $1 "*) return ;; esac
-	shown="$shown$1 "
-	echo "# --- last 40 lines of the '$1' boot:"
-	tr -d '\r' < "$2" | tail -40 | sed 's/^/#   /'
-}
-# val LOG KEY: the value of the guest's "net: KEY=VALUE" line.
-val() { tr -d '\r' < "$1" | sed -n "s/^net: $2=//p" | tail -1; }
-# same NAME LOG DESCRIPTION GOT WANT
-same() {
-	if [ -n "$4" ] && [ "$4" = "$5" ]; then ok "$1: $3 ($4)"; else
-		notok "$1: $3: got '$4', expected '$5'"
-		show_log "$1" "$2"
-	fi
-}
 cmdline() {
 	echo "console=ttyS0 quiet panic=-1 random.trust_cpu=off run=sh\${IFS}/net-check.sh $*"
 }
 
-# boot NAME CMDLINE_EXTRA MINIVMM_ARGS...: starts minivmm in the background
-# (pid in $vm); the console goes to $tmp/NAME.log.
-boot() {
-	local name=$1 extra=$2
-	shift 2
-	log=$tmp/$name.log
-	start=$SECONDS
-	timeout -k 5 300 "$minivmm" --kernel "$kernel" --initrd "$tmp/initrd" --no-console-stdin \
-		--no-console-stdout --console-log "$log" --cpus 1 --mem 256M --timeout 240 \
-		--cmdline "$(cmdline "$extra")" "$@" </dev/null >"$tmp/$name.err" 2>&1 &
-	vm=$!
-}
-# wait_for PATTERN: until the guest printed it (0) or minivmm is gone (1).
-wait_for() {
-	while ! grep -qE "$1" "$log" 2>/dev/null; do
-		kill -0 "$vm" 2>/dev/null || return 1
-		# Not faster: the SVM test host has one vCPU, the guest needs it.
-		sleep 0.5
-	done
-}
+boot_args=(--kernel "$kernel" --initrd "$tmp/initrd" --cpus 1 --mem 256M --timeout 240)
+
 # fetch_guest NAME URL: the host fetches guest.bin once the guest serves it.
 fetch_guest() {
 	local got
@@ -242,50 +159,48 @@ fetch_guest() {
 	echo "# $1: host fetched guest.bin: status $?, $((SECONDS - t)) s"
 	: > "$tmp/www/$1/done"
 	got=$(md5 < "$tmp/$1-guest.bin" 2>/dev/null)
-	same "$1" "$log" "the host's copy of the guest's ${file_mib} MiB file matches" \
-		"$got" "$(val "$log" guest-md5)"
+	same "$1" "the host's copy of the guest's ${file_mib} MiB file matches" \
+		"$got" "$(val guest-md5)"
 }
-# end NAME: waits for minivmm's exit; checks the power-off status.
-end() {
-	wait "$vm"
-	local status=$?
-	echo "# boot '$1': status $status after $((SECONDS - start)) s"
-	same "$1" "$log" "exit status (ACPI S5 power-off)" "$status" 0
+# end_boot NAME: waits for minivmm's exit; checks the power-off status.
+end_boot() {
+	wait_boot "$1"
+	same "$1" "exit status (ACPI S5 power-off)" "$status" 0
 	echo "# $1: guest's view:" \
-		"$(tr -d '\r' < "$log" | grep -E '^net: (script-start|crng|fetch-status|host-done)' | tr '\n' ' ')"
+		"$(log_text | grep -E '^net: (script-start|crng|fetch-status|host-done)' | tr '\n' ' ')"
 	[ -z "${NET_CHECKS_VERBOSE:-}" ] || sed 's/^/#   /' "$log" "$tmp/$1.err"
 }
 rng_checks() {
-	same "$1" "$log" "/dev/hwrng exists" "$(val "$log" hwrng)" yes
-	case " $(val "$log" virtio-ids) " in
+	same "$1" "/dev/hwrng exists" "$(val hwrng)" yes
+	case " $(val virtio-ids) " in
 	*" 0x0004 "*) ok "$1: a virtio entropy device (ID 4) is on the bus" ;;
-	*) notok "$1: no virtio device with ID 4 (got: $(val "$log" virtio-ids))" ;;
+	*) notok "$1: no virtio device with ID 4 (got: $(val virtio-ids))" ;;
 	esac
 	# The name is the driver's plus the device index: virtio_rng.0.
-	same "$1" "$log" "rng_current names virtio_rng" "$(val "$log" rng-current | cut -d. -f1)" virtio_rng
-	same "$1" "$log" "4 KiB read from /dev/hwrng" "$(val "$log" rng-bytes)" 4096
+	same "$1" "rng_current names virtio_rng" "$(val rng-current | cut -d. -f1)" virtio_rng
+	same "$1" "4 KiB read from /dev/hwrng" "$(val rng-bytes)" 4096
 	local nz
-	nz=$(val "$log" rng-nonzero)
+	nz=$(val rng-nonzero)
 	if [ -n "$nz" ] && [ "$nz" -gt 3900 ]; then ok "$1: /dev/hwrng data is not zeros ($nz of 4096 bytes nonzero)"; else
 		notok "$1: /dev/hwrng data: ${nz:-no} nonzero bytes of 4096"
-		show_log "$1" "$log"
+		show_log "$1"
 	fi
-	same "$1" "$log" "two reads of /dev/hwrng differ" "$(val "$log" rng-reads-differ)" yes
+	same "$1" "two reads of /dev/hwrng differ" "$(val rng-reads-differ)" yes
 }
 
 # 1. User-mode networking (and virtio-rng, on by default).
 files="netcheck.port=$guest_port netcheck.mib=$file_mib"
-boot user "minivmm.net=dhcp netcheck.crngwait=1 netcheck.url=http://10.0.2.2:$http_port/user $files" \
-	--net "user,hostfwd=tcp:127.0.0.1:$fwd_port-:$guest_port"
+start_boot user --net "user,hostfwd=tcp:127.0.0.1:$fwd_port-:$guest_port" --cmdline \
+	"$(cmdline "minivmm.net=dhcp netcheck.crngwait=1 netcheck.url=http://10.0.2.2:$http_port/user $files")"
 fetch_guest user "http://127.0.0.1:$fwd_port"
-end user
-same user "$log" "eth0 configured by DHCP" "$(val "$log" eth0)" 10.0.2.15/24
-same user "$log" "default route via 10.0.2.2" "$(val "$log" route | cut -d' ' -f1-3)" "default via 10.0.2.2"
-same user "$log" "the guest's copy of the host's ${file_mib} MiB file (via 10.0.2.2) matches" \
-	"$(val "$log" host-md5)" "$host_md5"
+end_boot user
+same user "eth0 configured by DHCP" "$(val eth0)" 10.0.2.15/24
+same user "default route via 10.0.2.2" "$(val route | cut -d' ' -f1-3)" "default via 10.0.2.2"
+same user "the guest's copy of the host's ${file_mib} MiB file (via 10.0.2.2) matches" \
+	"$(val host-md5)" "$host_md5"
 rng_checks user
-crng_at=$(val "$log" crng)
-script_at=$(val "$log" script-start)
+crng_at=$(val crng)
+script_at=$(val script-start)
 echo "# user: crng init done at ${crng_at:-never} s; the guest script started at ${script_at:-?} s"
 # /init loads virtio-rng just before the script; the crng must be ready within
 # the script's 10 s wait (without a source of entropy it waits much longer).
@@ -295,7 +210,7 @@ if [ -n "$crng_at" ] && [ -n "$script_at" ] &&
 else
 	notok "user: crng not ready within 10 s of the guest's script" \
 		"(crng at '${crng_at}', script at '${script_at}')"
-	show_log user "$log"
+	show_log user
 fi
 
 # 2. A TAP device in this namespace; the guest has a static address.
@@ -309,39 +224,39 @@ elif ! ip tuntap add dev mvmtap0 mode tap 2>"$tmp/tap.err" ||
 	tap_ok=0
 fi
 if [ $tap_ok = 1 ]; then
-	boot tap "minivmm.net=192.168.77.2/24 netcheck.ping=1 netcheck.url=http://192.168.77.1:$http_port/tap $files" \
-		--net tap=mvmtap0
+	start_boot tap --net tap=mvmtap0 --cmdline "$(cmdline "minivmm.net=192.168.77.2/24" \
+		"netcheck.ping=1 netcheck.url=http://192.168.77.1:$http_port/tap $files")"
 	fetch_guest tap "http://192.168.77.2:$guest_port"
-	end tap
-	same tap "$log" "eth0 has the static address" "$(val "$log" eth0)" 192.168.77.2/24
-	same tap "$log" "the guest's 3 pings of the host answered" "$(val "$log" ping)" 3
-	same tap "$log" "the guest's copy of the host's ${file_mib} MiB file matches" \
-		"$(val "$log" host-md5)" "$host_md5"
+	end_boot tap
+	same tap "eth0 has the static address" "$(val eth0)" 192.168.77.2/24
+	same tap "the guest's 3 pings of the host answered" "$(val ping)" 3
+	same tap "the guest's copy of the host's ${file_mib} MiB file matches" \
+		"$(val host-md5)" "$host_md5"
 	ip tuntap del dev mvmtap0 mode tap 2>/dev/null
 fi
 
 # 3. --rng off: no virtio-rng device behind /dev/hwrng.
-boot rng-off "minivmm.modules=1" --rng off
-end rng-off
+start_boot rng-off --rng off --cmdline "$(cmdline "minivmm.modules=1")"
+end_boot rng-off
 # The kernel's hw_random core is built in and keeps its /dev/hwrng node even
 # with no device: what must be gone is a device behind it.
-case " $(val "$log" virtio-ids) " in
+case " $(val virtio-ids) " in
 *" 0x0004 "*) notok "rng-off: a virtio entropy device (ID 4) is on the bus anyway" ;;
-*) ok "rng-off: no virtio entropy device on the bus (IDs: $(val "$log" virtio-ids))" ;;
+*) ok "rng-off: no virtio entropy device on the bus (IDs: $(val virtio-ids))" ;;
 esac
-same rng-off "$log" "rng_current with --rng off" "$(val "$log" rng-current)" none
-same rng-off "$log" "nothing to read from /dev/hwrng (bytes read)" "$(val "$log" rng-bytes)" 0
+same rng-off "rng_current with --rng off" "$(val rng-current)" none
+same rng-off "nothing to read from /dev/hwrng (bytes read)" "$(val rng-bytes)" 0
 # The control for the crng check above: with RDRAND untrusted and no
 # virtio-rng, nothing credits 256 bits of entropy during such a short boot
 # (interrupts credit 1 bit per 64), so the crng is not ready yet.
-crng_at=$(val "$log" crng-at-start)
-script_at=$(val "$log" script-start)
+crng_at=$(val crng-at-start)
+script_at=$(val script-start)
 if [ -n "$script_at" ] && [ -z "$crng_at" ]; then
 	ok "rng-off: control: without virtio-rng the crng is not ready at ${script_at} s"
 else
 	notok "rng-off: control: crng ready at '${crng_at}' s without virtio-rng" \
 		"(script at '${script_at}' s)"
-	show_log rng-off "$log"
+	show_log rng-off
 fi
 
 finish
