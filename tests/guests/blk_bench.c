@@ -33,22 +33,6 @@ const char guest_name[] = "blk_bench";
 static struct virtio_dev vda;
 static uint8_t buf[SEQ_BYTES] __attribute__((aligned(4096)));
 
-static uint64_t discover(const struct boot_info *bi)
-{
-	struct virtio_loc locs[VIRTIO_LOC_MAX];
-	char how[16] = "acpi";
-	uint64_t index = 0;
-	unsigned int n;
-
-	cmdline_get(bi, "discover", how, sizeof(how));
-	cmdline_get_u64(bi, "disk", &index);
-	if (!strcmp(how, "cmdline"))
-		n = virtio_find_cmdline(bi->cmdline, locs, VIRTIO_LOC_MAX);
-	else
-		n = virtio_find_acpi(bi, locs, VIRTIO_LOC_MAX);
-	return virtio_pick(locs, n, VIRTIO_ID_BLOCK, (unsigned int)index);
-}
-
 /* Sequential 1 MiB requests over [0, mib MiB); returns how many failed. */
 static unsigned int sequential(uint32_t type, uint64_t mib)
 {
@@ -76,24 +60,25 @@ static uint64_t xorshift64(uint64_t *state)
 
 int guest_main(const struct boot_info *bi)
 {
-	uint64_t base, capacity, seq_mib = 32, rand_ticks = 2, rand_max_ops = 200000, blocks;
+	/* No SIZE_MAX/SEG_MAX limits to honour below 1 MiB in one segment. */
+	struct virtio_want want = {
+	    .name = "virtio-blk",
+	    .device_id = VIRTIO_ID_BLOCK,
+	    .features = VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) |
+			VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE),
+	};
+	struct virtio_dev *const queues[1] = {&vda};
+	uint64_t capacity, seq_mib = 32, rand_ticks = 2, rand_max_ops = 200000, blocks, disk = 0;
 	uint64_t ops = 0, seed = 0x9e3779b9;
 	unsigned int errors, ticks = 0;
 	uint8_t last_second;
-	int err;
 
 	cmdline_get_u64(bi, "seq_mib", &seq_mib);
 	cmdline_get_u64(bi, "rand_ticks", &rand_ticks);
 	cmdline_get_u64(bi, "rand_max_ops", &rand_max_ops);
-	base = discover(bi);
-	if (!report(base != 0, "a virtio-blk device at 0x%lx", base))
-		report_done();
-	/* No SIZE_MAX/SEG_MAX limits to honour below 1 MiB in one segment. */
-	err = virtio_dev_init(&vda, base,
-			      VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) |
-				  VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
-				  VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE));
-	if (!report(err == 0, "initialised: %s", virtio_strerror(err)))
+	cmdline_get_u64(bi, "disk", &disk);
+	want.index = (unsigned int)disk;
+	if (virtio_setup(bi, &want, queues, 1))
 		report_done();
 	if (vda.features & VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) &&
 	    virtio_config32(&vda, VIRTIO_BLK_CFG_SIZE_MAX) < SEQ_BYTES) {

@@ -133,28 +133,6 @@ static void check_window(const struct virtio_loc *l)
 	       l->irq);
 }
 
-static uint64_t discover(const struct boot_info *bi)
-{
-	struct virtio_loc locs[VIRTIO_LOC_MAX];
-	char how[16] = "acpi";
-	uint64_t index = 0;
-	unsigned int n;
-
-	cmdline_get(bi, "discover", how, sizeof(how));
-	cmdline_get_u64(bi, "disk", &index);
-	if (!strcmp(how, "cmdline"))
-		n = virtio_find_cmdline(bi->cmdline, locs, VIRTIO_LOC_MAX);
-	else
-		n = virtio_find_acpi(bi, locs, VIRTIO_LOC_MAX);
-	for (unsigned int i = 0; i < n; i++)
-		printf("virtio: base=0x%lx size=0x%lx irq=%u device_id=%d\n", locs[i].base,
-		       locs[i].size, locs[i].irq, virtio_probe(locs[i].base));
-	report(n > 0, "discover=%s finds virtio-mmio windows (%u)", how, n);
-	for (unsigned int i = 0; i < n; i++)
-		check_window(&locs[i]);
-	return virtio_pick(locs, n, VIRTIO_ID_BLOCK, (unsigned int)index);
-}
-
 static void check_config(uint64_t capacity, uint64_t expect_sectors, bool have_expect)
 {
 	uint64_t f = vda.features;
@@ -341,27 +319,26 @@ static void check_errors(uint64_t capacity, bool ro)
 
 int guest_main(const struct boot_info *bi)
 {
-	uint64_t base, capacity, expect_sectors = 0, expect_ro = 0;
+	struct virtio_want want = {
+	    .name = "virtio-blk",
+	    .device_id = VIRTIO_ID_BLOCK,
+	    .features = VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) |
+			VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
+			VIRTIO_BIT(VIRTIO_BLK_F_RO) | VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) |
+			VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) |
+			VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES),
+	    .check_window = check_window,
+	};
+	struct virtio_dev *const queues[1] = {&vda};
+	uint64_t capacity, expect_sectors = 0, expect_ro = 0, disk = 0;
 	bool have_expect, ro, indirect;
 	uint8_t status;
-	int err;
 
 	have_expect = cmdline_get_u64(bi, "expect_sectors", &expect_sectors);
 	cmdline_get_u64(bi, "ro", &expect_ro);
-	base = discover(bi);
-	if (!report(base != 0, "a virtio-blk device (DeviceID 2) at 0x%lx", base))
-		report_done();
-	err = virtio_dev_init(
-	    &vda, base,
-	    VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) |
-		VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_RO) |
-		VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |
-		VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES));
-	printf("virtio_blk: vendor=0x%x device_features=0x%lx features=0x%lx queue_num_max=%u\n",
-	       virtio_read32(&vda, VIRTIO_MMIO_VENDOR_ID), vda.device_features, vda.features,
-	       vda.queue_num_max);
-	if (!report(err == 0, "initialised: %s (status 0x%x)", virtio_strerror(err),
-		    virtio_status(&vda)))
+	cmdline_get_u64(bi, "disk", &disk);
+	want.index = (unsigned int)disk;
+	if (virtio_setup(bi, &want, queues, 1))
 		report_done();
 	ro = vda.features & VIRTIO_BIT(VIRTIO_BLK_F_RO);
 	indirect = vda.features & VIRTIO_BIT(VIRTIO_F_RING_INDIRECT_DESC);

@@ -290,17 +290,14 @@ int guest_main(const struct boot_info *bi)
 {
 	struct virtio_loc locs[VIRTIO_LOC_MAX];
 	uint64_t base_a, base_b, strict = 0, mask = ~0ull;
-	char how[16] = "acpi";
+	const char *how;
 	unsigned int n;
 	int err;
 
-	cmdline_get(bi, "discover", how, sizeof(how));
 	cmdline_get_u64(bi, "strict", &strict);
 	cmdline_get_u64(bi, "cases", &mask);
-	if (!strcmp(how, "cmdline"))
-		n = virtio_find_cmdline(bi->cmdline, locs, VIRTIO_LOC_MAX);
-	else
-		n = virtio_find_acpi(bi, locs, VIRTIO_LOC_MAX);
+	/* vda and vdb from one discovery: virtio_setup() takes a single device. */
+	n = virtio_discover(bi, locs, VIRTIO_LOC_MAX, &how);
 	base_a = virtio_pick(locs, n, VIRTIO_ID_BLOCK, 0);
 	base_b = virtio_pick(locs, n, VIRTIO_ID_BLOCK, 1);
 	if (!report(base_a && base_b, "discover=%s: two virtio-blk devices (0x%lx, 0x%lx)", how,

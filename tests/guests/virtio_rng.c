@@ -12,7 +12,6 @@
 
 const char guest_name[] = "virtio_rng";
 
-#define VIRTIO_ID_RNG 4
 #define REQUEST_BYTES 64
 /*
  * "Not all zero" and "the two differ" are checked only on at least this many
@@ -25,25 +24,6 @@ const char guest_name[] = "virtio_rng";
 static struct virtio_dev rng;
 static uint8_t buf1[REQUEST_BYTES] __attribute__((aligned(64)));
 static uint8_t buf2[REQUEST_BYTES] __attribute__((aligned(64)));
-
-static uint64_t discover(const struct boot_info *bi)
-{
-	struct virtio_loc locs[VIRTIO_LOC_MAX];
-	char how[16] = "acpi";
-	unsigned int n;
-
-	cmdline_get(bi, "discover", how, sizeof(how));
-	if (!strcmp(how, "cmdline"))
-		n = virtio_find_cmdline(bi->cmdline, locs, VIRTIO_LOC_MAX);
-	else
-		n = virtio_find_acpi(bi, locs, VIRTIO_LOC_MAX);
-	/* virtio_probe() reads DeviceID (offset 0x008) of each window. */
-	for (unsigned int i = 0; i < n; i++)
-		printf("virtio: base=0x%lx size=0x%lx irq=%u device_id=%d\n", locs[i].base,
-		       locs[i].size, locs[i].irq, virtio_probe(locs[i].base));
-	report(n > 0, "discover=%s finds virtio-mmio windows (%u)", how, n);
-	return virtio_pick(locs, n, VIRTIO_ID_RNG, 0);
-}
 
 static bool all_zero(const uint8_t *p, uint32_t len)
 {
@@ -75,20 +55,13 @@ static uint32_t request(uint8_t *buf, const char *which)
 
 int guest_main(const struct boot_info *bi)
 {
-	uint64_t base, expect_len = 0;
+	static const struct virtio_want want = {.name = "virtio-rng", .device_id = VIRTIO_ID_RNG};
+	struct virtio_dev *const queues[1] = {&rng};
+	uint64_t expect_len = 0;
 	uint32_t len1, len2;
 	uint8_t status;
-	int err;
 
-	base = discover(bi);
-	if (!report(base != 0, "a virtio-rng device (DeviceID %d) at 0x%lx", VIRTIO_ID_RNG, base))
-		report_done();
-	err = virtio_dev_init(&rng, base, 0);
-	printf("virtio_rng: vendor=0x%x device_features=0x%lx features=0x%lx queue_num_max=%u\n",
-	       virtio_read32(&rng, VIRTIO_MMIO_VENDOR_ID), rng.device_features, rng.features,
-	       rng.queue_num_max);
-	if (!report(err == 0, "initialised: %s (status 0x%x)", virtio_strerror(err),
-		    virtio_status(&rng)))
+	if (virtio_setup(bi, &want, queues, 1))
 		report_done();
 	report(!(rng.device_features & (VIRTIO_BIT(DEVICE_FEATURE_END) - 1)),
 	       "no device-specific feature bits offered");

@@ -5,6 +5,7 @@
 
 #include "tests/guests/lib/acpi.h"
 #include "tests/guests/lib/io.h"
+#include "tests/guests/lib/report.h"
 #include "tests/guests/lib/serial.h"
 #include "tests/guests/lib/str.h"
 
@@ -171,6 +172,57 @@ uint64_t virtio_pick(const struct virtio_loc *locs, unsigned int n, uint32_t dev
 		if (virtio_probe(locs[i].base) == (int)device_id && !index--)
 			return locs[i].base;
 	}
+	return 0;
+}
+
+unsigned int virtio_discover(const struct boot_info *bi, struct virtio_loc *locs, unsigned int max,
+			     const char **how)
+{
+	char arg[16] = "acpi";
+	bool by_cmdline;
+	unsigned int n;
+
+	cmdline_get(bi, "discover", arg, sizeof(arg));
+	by_cmdline = !strcmp(arg, "cmdline");
+	if (by_cmdline)
+		n = virtio_find_cmdline(bi->cmdline, locs, max);
+	else
+		n = virtio_find_acpi(bi, locs, max);
+	for (unsigned int i = 0; i < n; i++)
+		printf("virtio: base=0x%lx size=0x%lx irq=%u device_id=%d\n", locs[i].base,
+		       locs[i].size, locs[i].irq, virtio_probe(locs[i].base));
+	if (how)
+		*how = by_cmdline ? "cmdline" : "acpi";
+	return n;
+}
+
+int virtio_setup(const struct boot_info *bi, const struct virtio_want *want,
+		 struct virtio_dev *const *queues, unsigned int nqueues)
+{
+	struct virtio_loc locs[VIRTIO_LOC_MAX];
+	struct virtio_dev *dev = queues[0];
+	const char *how;
+	unsigned int n = virtio_discover(bi, locs, VIRTIO_LOC_MAX, &how);
+	uint64_t base;
+	int err;
+
+	report(n > 0, "discover=%s finds virtio-mmio windows (%u)", how, n);
+	for (unsigned int i = 0; want->check_window && i < n; i++)
+		want->check_window(&locs[i]);
+	base = virtio_pick(locs, n, want->device_id, want->index);
+	if (!report(base != 0, "a %s device (DeviceID %u) at 0x%lx", want->name, want->device_id,
+		    base))
+		return VIRTIO_ERR_NO_DEVICE;
+	err = virtio_dev_init_queues(queues, nqueues, base, want->features);
+	printf("%s: vendor=0x%x device_features=0x%lx features=0x%lx queue_num_max=%u", guest_name,
+	       virtio_read32(dev, VIRTIO_MMIO_VENDOR_ID), dev->device_features, dev->features,
+	       dev->queue_num_max);
+	for (unsigned int i = 1; i < nqueues; i++)
+		printf("/%u", queues[i]->queue_num_max);
+	printf("\n");
+	if (!report(err == 0, "initialised: %s (status 0x%x)", virtio_strerror(err),
+		    virtio_status(dev)))
+		return err;
 	return 0;
 }
 

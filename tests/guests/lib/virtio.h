@@ -73,7 +73,9 @@
 #define VIRTIO_BLK_F_WRITE_ZEROES   14
 #define VIRTIO_BIT(n)		    (1ull << (n))
 
+#define VIRTIO_ID_NET	1
 #define VIRTIO_ID_BLOCK 2
+#define VIRTIO_ID_RNG	4
 
 /* Split virtqueue (§2.7). */
 #define VIRTQ_SIZE		   8 /* QueueNum we ask for: small, so "longer than the queue" is easy */
@@ -198,6 +200,42 @@ int virtio_probe(uint64_t base);
  */
 uint64_t virtio_pick(const struct virtio_loc *locs, unsigned int n, uint32_t device_id,
 		     unsigned int index);
+
+/*
+ * The discovery every virtio test guest does: `discover=cmdline` on the
+ * command line takes virtio_find_cmdline(), anything else (the default is
+ * `acpi`) virtio_find_acpi(); then one line per window,
+ *   virtio: base=0x.. size=0x.. irq=N device_id=N
+ * with the DeviceID virtio_probe() reads.  *how (if not NULL) gets "acpi" or
+ * "cmdline".  Returns how many windows were stored in locs.
+ */
+unsigned int virtio_discover(const struct boot_info *bi, struct virtio_loc *locs, unsigned int max,
+			     const char **how);
+
+/* What virtio_setup() looks for. */
+struct virtio_want {
+	const char *name;   /* "virtio-blk": for the check lines */
+	uint32_t device_id; /* VIRTIO_ID_* */
+	unsigned int index; /* the index-th such device, from 0, by ascending base */
+	uint64_t features;  /* wanted, as for virtio_dev_init() */
+	/* Optional: called for every window found, before the pick (layout checks). */
+	void (*check_window)(const struct virtio_loc *loc);
+};
+
+/*
+ * The start of every virtio test guest, each step a check or a line:
+ * - virtio_discover(), then the check "discover=HOW finds virtio-mmio
+ *   windows (N)" and want->check_window() on each window;
+ * - the check "a NAME device (DeviceID N) at 0x..";
+ * - virtio_dev_init_queues() on queues[0..nqueues-1] (nqueues 1 is
+ *   virtio_dev_init()), the line "GUEST: vendor=0x.. device_features=0x..
+ *   features=0x.. queue_num_max=N[/N..]" (GUEST is guest_name), and the check
+ *   "initialised: ERR (status 0x..)".
+ * Returns 0, VIRTIO_ERR_NO_DEVICE if there is no such device, or the
+ * error of the initialisation; the caller usually ends the run on non-zero.
+ */
+int virtio_setup(const struct boot_info *bi, const struct virtio_want *want,
+		 struct virtio_dev *const *queues, unsigned int nqueues);
 
 /* Return codes (negative) of the functions below. */
 #define VIRTIO_ERR_NO_DEVICE   -1 /* bad magic, version or DeviceID 0 */
