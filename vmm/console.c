@@ -53,10 +53,42 @@ void console_output(void *opaque, const uint8_t *buf, size_t len)
 	if (len && atomic_load_explicit(&con->first_output_ns, memory_order_relaxed) == 0)
 		atomic_compare_exchange_strong_explicit(&con->first_output_ns, &none, clock_ns(),
 							memory_order_relaxed, memory_order_relaxed);
+	/*
+	 * Keep the tail.  The UART's tx_lock serialises calls across vCPUs;
+	 * it is read only after the vCPUs are joined.
+	 */
+	if (len >= sizeof(con->recent)) {
+		memcpy(con->recent, buf + len - sizeof(con->recent), sizeof(con->recent));
+		con->recent_len = sizeof(con->recent);
+	} else {
+		if (con->recent_len + len > sizeof(con->recent)) {
+			size_t drop = con->recent_len + len - sizeof(con->recent);
+			memmove(con->recent, con->recent + drop, con->recent_len - drop);
+			con->recent_len -= drop;
+		}
+		memcpy(con->recent + con->recent_len, buf, len);
+		con->recent_len += len;
+	}
 	if (con->out_fd >= 0)
 		write_all(con->out_fd, buf, len);
 	if (con->log_fd >= 0)
 		write_all(con->log_fd, buf, len);
+}
+
+void console_recent(const struct console *con, char *out, size_t cap)
+{
+	size_t n = con->recent_len;
+
+	if (cap == 0)
+		return;
+	if (n > cap - 1)
+		n = cap - 1;
+	memcpy(out, con->recent + con->recent_len - n, n);
+	out[n] = '\0';
+	/* Guest bytes: a NUL inside must not cut the search short. */
+	for (size_t i = 0; i < n; i++)
+		if (out[i] == '\0')
+			out[i] = ' ';
 }
 
 void console_rx_ready(void *opaque)

@@ -43,6 +43,9 @@ struct console {
 	uint8_t pending[256]; /* read from input, not yet accepted by the UART */
 	size_t pending_len, pending_off;
 	_Atomic uint64_t first_output_ns; /* clock_ns() of the guest's first byte; 0: none yet */
+	/* The guest's last output, for diagnoses after the run (vmm/diagnose.h). */
+	char recent[4096];
+	size_t recent_len;
 };
 
 /* Opens the log file (truncating it); nothing is read or written yet. */
@@ -55,6 +58,8 @@ void console_destroy(struct console *con);
 
 /* serial_tx_fn: guest output. */
 void console_output(void *opaque, const uint8_t *buf, size_t len);
+/* The last output (up to sizeof(con->recent) - 1 bytes), NUL-terminated, into out[cap]. */
+void console_recent(const struct console *con, char *out, size_t cap);
 /* serial_rx_ready_fn: the UART can take input again (any thread). */
 void console_rx_ready(void *opaque);
 

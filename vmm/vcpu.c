@@ -27,7 +27,6 @@
 #define MSR_IA32_MISC_ENABLE	0x1a0
 #define MSR_MTRR_DEF_TYPE	0x2ff
 #define MSR_STAR		0xc0000081
-#define MSR_LSTAR		0xc0000082
 #define MSR_CSTAR		0xc0000083
 #define MSR_SYSCALL_MASK	0xc0000084
 #define MSR_KERNEL_GS_BASE	0xc0000102
@@ -605,6 +604,19 @@ void vcpu_join(struct vcpu *vcpu)
 		pthread_join(vcpu->thread, NULL);
 		vcpu->thread_started = false;
 	}
+}
+
+int vcpu_get_msr(struct vcpu *vcpu, uint32_t index, uint64_t *value)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entry;
+	} msrs = {.hdr.nmsrs = 1, .entry.index = index};
+
+	if (ioctl(vcpu->fd, KVM_GET_MSRS, &msrs) != 1)
+		return -EIO;
+	*value = msrs.entry.data;
+	return 0;
 }
 
 void vcpu_destroy(struct vcpu *vcpu)

@@ -37,6 +37,9 @@ int vcpu_start(struct vcpu *vcpu);
 void vcpu_kick(struct vcpu *vcpu);
 void vcpu_join(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
+#define MSR_LSTAR 0xc0000082 /* SDM vol. 4: the 64-bit SYSCALL entry point */
+/* One MSR through KVM_GET_MSRS (not while the vCPU runs).  0 or -errno. */
+int vcpu_get_msr(struct vcpu *vcpu, uint32_t index, uint64_t *value);
 
 /* KVM_GET_SUPPORTED_CPUID, grown until it fits.  Caller frees. */
 int cpuid_get_supported(int kvm_fd, struct kvm_cpuid2 **out, struct vmm_err *err);

@@ -33,6 +33,7 @@
 #include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
 #include "vmm/cpu_template.h"
+#include "vmm/diagnose.h"
 #include "vmm/vcpu.h"
 
 #define KVM_API_VERSION_EXPECTED 12
@@ -744,6 +745,30 @@ static void log_timeline(struct vm *vm, uint64_t end_ns)
 	}
 }
 
+/*
+ * A guest that died of its host: say so in one line.  Only on a PVM host,
+ * where Linux's first system call from user space reaches the kernel's
+ * entry still in user mode (the guest then panics: "Attempted to kill init").
+ */
+static void explain_host_caused_failure(struct vm *vm)
+{
+	char tail[sizeof(vm->console.recent)];
+	uint64_t lstar;
+
+	if (!vm->pvm_host || vm->ncpus == 0 ||
+	    (vm->exit.reason != MVM_EXIT_PANIC && vm->exit.reason != MVM_EXIT_REBOOT) ||
+	    vcpu_get_msr(vm->vcpus[0], MSR_LSTAR, &lstar) < 0)
+		return;
+	console_recent(&vm->console, tail, sizeof(tail));
+	if (diagnose_syscall_entry_fault(tail, lstar))
+		log_error(&vm->log,
+			  "the guest's first system call from user space reached its kernel entry "
+			  "(LSTAR 0x%" PRIx64 ") still in user mode: this PVM host delivers system "
+			  "calls only to PVM-aware guest kernels; run Linux user space on hardware "
+			  "KVM (README: The KVM on our own machines)",
+			  lstar);
+}
+
 int vm_run(struct vm *vm, struct mvm_exit *exit)
 {
 	int ret;
@@ -774,6 +799,7 @@ int vm_run(struct vm *vm, struct mvm_exit *exit)
 		vcpu_join(vm->vcpus[i]);
 	*exit = vm->exit;
 	log_timeline(vm, clock_ns());
+	explain_host_caused_failure(vm);
 	log_debug(&vm->log,
 		  "run ended (%s) after %.1f ms; %" PRIu64 " unhandled port and %" PRIu64
 		  " unhandled MMIO accesses",
