@@ -30,7 +30,8 @@ from benchlib import (CACHE, IN_L1, PVM, WHERE_LINUX, minivmm_argv,  # noqa: E40
 
 KERNELS = [os.path.join(CACHE, "debian-kernel/cloud/vmlinuz"),
            os.path.join(CACHE, "microvm-kernel/bzImage")]
-CMDLINE = "console=ttyS0 quiet panic=-1 minivmm.action=poweroff"
+# loglevel=6: notices and worse, so the banner (a notice) shows but not every info line.
+CMDLINE = "console=ttyS0 loglevel=6 panic=-1 minivmm.action=poweroff"
 # On PVM: fewer emulated instructions (README), not quiet (to see how far it got),
 # and QEMU gets the CPU-feature parameters minivmm adds there by itself.
 PVM_CMDLINE = ("console=ttyS0 panic=-1 minivmm.action=poweroff lpj=5000000 tsc=reliable "
