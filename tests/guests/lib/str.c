@@ -74,7 +74,7 @@ int strncmp(const char *a, const char *b, size_t n)
 	return 0;
 }
 
-static int digit_value(char c)
+int digit_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';

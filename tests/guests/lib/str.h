@@ -24,5 +24,7 @@ int strncmp(const char *a, const char *b, size_t n);
  * `s`; false on an empty string, a stray character or overflow.
  */
 bool parse_u64(const char *s, uint64_t *value);
+/* 0-15 for a hex digit (either case), 99 for anything else. */
+int digit_value(char c);
 
 #endif

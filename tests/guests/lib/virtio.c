@@ -52,17 +52,6 @@ unsigned int virtio_find_acpi(const struct boot_info *bi, struct virtio_loc *loc
 	return n;
 }
 
-static int digit_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return 99;
-}
-
 /*
  * Linux's memparse(): decimal or 0x-hex, then an optional K/M/G suffix.
  * Advances *pp past what it read; false if there was no digit or it overflowed.
