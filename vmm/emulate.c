@@ -413,34 +413,17 @@ uint64_t emulate_mem_address(const struct emul_decision *d, const struct kvm_reg
 		ea = (uint32_t)ea;
 	if (seg == EMUL_SEG_DEFAULT)
 		seg = (m->base == 4 || m->base == 5) ? EMUL_SEG_SS : EMUL_SEG_DS;
+	const struct kvm_segment *segments[] = {
+	    [EMUL_SEG_ES] = &sregs->es, [EMUL_SEG_CS] = &sregs->cs, [EMUL_SEG_SS] = &sregs->ss,
+	    [EMUL_SEG_DS] = &sregs->ds, [EMUL_SEG_FS] = &sregs->fs, [EMUL_SEG_GS] = &sregs->gs,
+	};
 	if (d->long_mode) {
 		/* 64-bit mode: CS, DS, ES and SS are flat (SDM vol. 1 3.4.2.1). */
-		if (seg == EMUL_SEG_FS)
-			ea += sregs->fs.base;
-		else if (seg == EMUL_SEG_GS)
-			ea += sregs->gs.base;
+		if (seg == EMUL_SEG_FS || seg == EMUL_SEG_GS)
+			ea += segments[seg]->base;
 		return ea;
 	}
-	switch (seg) {
-	case EMUL_SEG_ES:
-		ea += sregs->es.base;
-		break;
-	case EMUL_SEG_CS:
-		ea += sregs->cs.base;
-		break;
-	case EMUL_SEG_SS:
-		ea += sregs->ss.base;
-		break;
-	case EMUL_SEG_FS:
-		ea += sregs->fs.base;
-		break;
-	case EMUL_SEG_GS:
-		ea += sregs->gs.base;
-		break;
-	default:
-		ea += sregs->ds.base;
-		break;
-	}
+	ea += segments[seg]->base;
 	return (uint32_t)ea;
 }
 
