@@ -242,6 +242,38 @@ START_TEST(bad_disks_fail_at_start)
 }
 END_TEST
 
+/*
+ * Without --cmdline, a disk and no initrd make the first disk the root
+ * (README's `--kernel bzImage --disk root.img`); with an initrd, or a
+ * read-only disk, the default says so.  boot_info prints what it got.
+ */
+START_TEST(default_cmdline_roots_on_the_first_disk)
+{
+	char img[] = "/tmp/minivmm-blk-XXXXXX", ro[128];
+	struct run_result r;
+
+	make_image(img, SECTORS);
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", 0), "--disk", img, "--rng", "off",
+	    "--cpu-template", "host");
+	ck_assert_status(&r, 0);
+	ck_assert_output_has(&r, "cmdline=console=ttyS0 root=/dev/vda rw virtio_mmio.device=");
+	run_result_free(&r);
+	snprintf(ro, sizeof(ro), "%s,ro", img);
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", 0), "--disk", ro, "--rng", "off",
+	    "--cpu-template", "host");
+	ck_assert_status(&r, 0);
+	ck_assert_output_has(&r, "cmdline=console=ttyS0 root=/dev/vda ro virtio_mmio.device=");
+	run_result_free(&r);
+	/* An initrd decides the root itself: no root= then. */
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", 0), "--disk", img, "--initrd", img,
+	    "--rng", "off", "--cpu-template", "host");
+	ck_assert_status(&r, 0);
+	ck_assert_output_has(&r, "cmdline=console=ttyS0 virtio_mmio.device=");
+	run_result_free(&r);
+	unlink(img);
+}
+END_TEST
+
 Suite *virtio_blk_suite(void)
 {
 	Suite *s = suite_create("virtio-blk");
@@ -253,6 +285,7 @@ Suite *virtio_blk_suite(void)
 	tcase_add_loop_test(tc, hostile_rings_are_survived, 0, 2);
 	tcase_add_test(tc, second_vmm_on_same_image_is_refused);
 	tcase_add_test(tc, bad_disks_fail_at_start);
+	tcase_add_test(tc, default_cmdline_roots_on_the_first_disk);
 	suite_add_tcase(s, tc);
 	return s;
 }
