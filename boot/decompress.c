@@ -137,7 +137,8 @@ static unsigned sink_room32(const struct sink *s)
 
 /* Each decoder returns 0, -EINVAL (with *why), -EFBIG or -ENOMEM. */
 
-static int gunzip(const uint8_t *in, size_t len, struct sink *s, const char **why)
+/* *consumed (if not NULL): the input bytes the gzip member took, trailer included. */
+static int gunzip(const uint8_t *in, size_t len, struct sink *s, const char **why, size_t *consumed)
 {
 	z_stream zs;
 	int zret, ret = 0;
@@ -157,8 +158,11 @@ static int gunzip(const uint8_t *in, size_t len, struct sink *s, const char **wh
 		unsigned before = zs.avail_out;
 		zret = inflate(&zs, Z_NO_FLUSH);
 		s->len += before - zs.avail_out;
-		if (zret == Z_STREAM_END)
+		if (zret == Z_STREAM_END) {
+			if (consumed)
+				*consumed = zs.total_in;
 			break;
+		}
 		if (zret == Z_OK)
 			continue;
 		if (zret == Z_BUF_ERROR) {
@@ -424,7 +428,7 @@ int payload_decompress(const uint8_t *data, size_t len, size_t max_out, uint8_t 
 	if (ret == 0) {
 		switch (f) {
 		case PAYLOAD_GZIP:
-			ret = gunzip(data, len, &s, &why);
+			ret = gunzip(data, len, &s, &why, NULL);
 			break;
 		case PAYLOAD_BZIP2:
 			ret = bunzip2(data, len, &s, &why);
@@ -462,6 +466,45 @@ int payload_decompress(const uint8_t *data, size_t len, size_t max_out, uint8_t 
 				"KERNEL payload: corrupt %s data (%s) after %zu output bytes; the "
 				"image is damaged",
 				name, why, s.len);
+	}
+	*out = s.buf;
+	*out_len = s.len;
+	return 0;
+}
+
+int initrd_gunzip_whole(const uint8_t *data, size_t len, size_t max_out, uint8_t **out,
+			size_t *out_len)
+{
+	struct sink s = {.limit = max_out == SIZE_MAX ? SIZE_MAX : max_out + 1};
+	const char *why = NULL;
+	size_t consumed = 0;
+	int ret;
+
+	*out = NULL;
+	*out_len = 0;
+	if (payload_detect(data, len) != PAYLOAD_GZIP || len < 18)
+		return -EINVAL;
+	/* gzip's ISIZE (size mod 2^32) sizes the first allocation; never trusted further. */
+	ret = sink_grow(&s, (size_t)le32(data + len - 4) + 1, s.limit);
+	if (ret == 0)
+		ret = gunzip(data, len, &s, &why, &consumed);
+	if (ret == 0 && s.len > max_out)
+		ret = -EFBIG;
+	/*
+	 * One member and nothing after it but padding: the kernel's unpacker
+	 * would also read concatenated members and archives, which this does
+	 * not reproduce, so those stay compressed for the guest.
+	 */
+	for (size_t i = consumed; ret == 0 && i < len; i++)
+		if (data[i])
+			ret = -EINVAL;
+	/* newc ("070701") or newc with checksums ("070702"): what the kernel unpacks. */
+	if (ret == 0 &&
+	    (s.len < 6 || memcmp(s.buf, "07070", 5) || (s.buf[5] != '1' && s.buf[5] != '2')))
+		ret = -EINVAL;
+	if (ret < 0) {
+		free(s.buf);
+		return ret;
 	}
 	*out = s.buf;
 	*out_len = s.len;

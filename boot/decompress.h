@@ -62,4 +62,16 @@ bool payload_format_supported(enum payload_format f);
 int payload_decompress(const uint8_t *data, size_t len, size_t max_out, uint8_t **out,
 		       size_t *out_len, struct vmm_err *err);
 
+/*
+ * An initrd that is exactly one gzip member holding a newc cpio archive
+ * (trailing zero padding allowed), decompressed into a malloc'd buffer of at
+ * most max_out bytes: the guest kernel then copies the archive instead of
+ * running its inflate, which on an emulated CPL0 takes tens of seconds.
+ * Returns 0, or -EINVAL for anything else (not gzip, corrupt or truncated,
+ * several members or other data after the first, not a cpio archive),
+ * -EFBIG or -ENOMEM: the caller then hands the guest the original.
+ */
+int initrd_gunzip_whole(const uint8_t *data, size_t len, size_t max_out, uint8_t **out,
+			size_t *out_len);
+
 #endif

@@ -90,6 +90,8 @@ struct vm {
 
 	struct mapped_file kernel;
 	struct mapped_file initrd;
+	uint8_t *initrd_unpacked; /* malloc'd: the initrd decompressed on the host, or NULL */
+	size_t initrd_unpacked_len;
 	struct boot_entry entry;
 	uint64_t rsdp_addr;
 

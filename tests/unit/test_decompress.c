@@ -851,6 +851,79 @@ START_TEST(bzimage_auto_falls_back_with_note)
 }
 END_TEST
 
+/* ---- initrd ------------------------------------------------------------------ */
+
+/* A newc cpio archive stand-in: the magic, then compressible data. */
+static uint8_t *make_cpio(size_t size)
+{
+	uint8_t *c = make_data(size, 7);
+	memcpy(c, "070701", 6);
+	return c;
+}
+
+static struct blob concat(struct blob a, const uint8_t *tail, size_t tail_len)
+{
+	a.buf = realloc(a.buf, a.len + tail_len);
+	memcpy(a.buf + a.len, tail, tail_len);
+	a.len += tail_len;
+	return a;
+}
+
+START_TEST(initrd_one_gzip_cpio_is_unpacked)
+{
+	uint8_t *cpio = make_cpio(300000), *out, zeros[512] = {0};
+	struct blob gz = compress_gzip(cpio, 300000);
+	size_t out_len;
+
+	ck_assert_int_eq(initrd_gunzip_whole(gz.buf, gz.len, 1u << 20, &out, &out_len), 0);
+	ck_assert_uint_eq(out_len, 300000);
+	ck_assert_mem_eq(out, cpio, out_len);
+	free(out);
+	/* Padding to a block boundary is fine. */
+	gz = concat(gz, zeros, sizeof(zeros));
+	ck_assert_int_eq(initrd_gunzip_whole(gz.buf, gz.len, 1u << 20, &out, &out_len), 0);
+	ck_assert_uint_eq(out_len, 300000);
+	free(out);
+	free(gz.buf);
+	free(cpio);
+}
+END_TEST
+
+START_TEST(initrd_anything_else_is_left_to_the_guest)
+{
+	uint8_t *cpio = make_cpio(100000), *plain = make_data(100000, 9), *out = (uint8_t *)1;
+	struct blob gz = compress_gzip(cpio, 100000), second = compress_gzip(cpio, 100000);
+	struct blob not_cpio = compress_gzip(plain, 100000);
+	size_t out_len = 1;
+
+	/* Not gzip at all (an uncompressed archive): nothing to do. */
+	ck_assert_int_eq(initrd_gunzip_whole(cpio, 100000, 1u << 20, &out, &out_len), -EINVAL);
+	ck_assert_ptr_null(out);
+	ck_assert_uint_eq(out_len, 0);
+	/* gzip, but not a cpio archive. */
+	ck_assert_int_eq(initrd_gunzip_whole(not_cpio.buf, not_cpio.len, 1u << 20, &out, &out_len),
+			 -EINVAL);
+	/* Truncated, and corrupt. */
+	ck_assert_int_eq(initrd_gunzip_whole(gz.buf, gz.len / 2, 1u << 20, &out, &out_len),
+			 -EINVAL);
+	gz.buf[gz.len / 2] ^= 0xff;
+	ck_assert_int_eq(initrd_gunzip_whole(gz.buf, gz.len, 1u << 20, &out, &out_len), -EINVAL);
+	gz.buf[gz.len / 2] ^= 0xff;
+	/* Bigger than allowed. */
+	ck_assert_int_eq(initrd_gunzip_whole(gz.buf, gz.len, 50000, &out, &out_len), -EFBIG);
+	ck_assert_ptr_null(out);
+	/* Two members (the kernel would unpack both; we would lose the second). */
+	gz = concat(gz, second.buf, second.len);
+	ck_assert_int_eq(initrd_gunzip_whole(gz.buf, gz.len, 1u << 20, &out, &out_len), -EINVAL);
+	ck_assert_ptr_null(out);
+	free(gz.buf);
+	free(second.buf);
+	free(not_cpio.buf);
+	free(plain);
+	free(cpio);
+}
+END_TEST
+
 Suite *decompress_suite(void)
 {
 	Suite *s = suite_create("decompress");
@@ -867,6 +940,8 @@ Suite *decompress_suite(void)
 	tcase_add_loop_test(tc, size_hint_is_not_trusted, 0, NFORMATS);
 	tcase_add_test(tc, lz4_multiple_blocks_and_concatenation);
 	tcase_add_test(tc, unknown_and_lzo);
+	tcase_add_test(tc, initrd_one_gzip_cpio_is_unpacked);
+	tcase_add_test(tc, initrd_anything_else_is_left_to_the_guest);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(boot, 30);
