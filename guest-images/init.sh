@@ -21,7 +21,8 @@
 #     (reboot -f), panic (sysrq c; with panic=-1 the kernel then reboots),
 #     pvpanic (loads pvpanic-mmio first, so the panic is reported on port 0x505),
 #     exit:N (writes N to minivmm's exit port 0xf4 through /dev/port: needs a
-#     kernel with CONFIG_DEVPORT, which Debian's cloud kernel lacks), or none
+#     kernel with CONFIG_DEVPORT, which Debian's cloud kernel lacks), shell
+#     (an interactive shell on the console; leaving it powers off), or none
 #     (sleeps forever).
 export PATH=/bin:/sbin
 stage=initramfs
@@ -125,6 +126,12 @@ exit:*)
 	n=${action#exit:}
 	[ -e /dev/port ] || echo "minivmm-$stage: no /dev/port (kernel without CONFIG_DEVPORT)"
 	printf "\\$(printf %o "$n")" | dd of=/dev/port bs=1 seek=244 2>/dev/null ;;
+shell)
+	# An interactive shell on the serial console (no job control: /dev/console
+	# is not a controlling tty); leaving it powers off.
+	echo "minivmm-$stage: shell (exit to power off)"
+	sh
+	poweroff -f ;;
 none) ;;
 *) echo "minivmm-$stage: unknown action $action" ;;
 esac
