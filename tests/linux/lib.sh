@@ -169,7 +169,10 @@ wait_boot() {
 
 # The current boot's log without the serial console's carriage returns.
 log_text() { tr -d '\r' < "$log"; }
-has() { log_text | grep -qE -- "$1"; }
+# Not `grep -q`: it stops at the first match, the writer then dies of SIGPIPE,
+# and under pipefail a found line would read as "not found" (seen with a
+# long panic log).
+has() { log_text | grep -E -- "$1" >/dev/null; }
 # val KEY: the value of the guest's last "$report_tag: KEY=VALUE" line.
 val() { log_text | sed -n "s/^$report_tag: $1=//p" | tail -1; }
 shown_logs=" "

@@ -52,7 +52,7 @@ fi
 
 need_files "$kernel" "$initrd" "$minivmm"
 bb=$(command -v busybox || echo /bin/busybox)
-if ! "$bb" --list 2>/dev/null | grep -qx httpd; then
+if ! "$bb" --list 2>/dev/null | grep -x httpd >/dev/null; then
 	notok "needs busybox with httpd and wget on the host (apt-get install busybox-static)"
 	finish
 fi
