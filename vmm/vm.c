@@ -584,9 +584,12 @@ static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 	if (x86_write_reset_stub(&vm->mem) < 0)
 		return vmm_errf(err, -EFAULT, "cannot write the reset-vector stub");
 	req.acpi_rsdp_addr = vm->rsdp_addr;
-	if (vm->pvm_host)
-		cpu_template_linux_params(vm->cpu_template, template_params,
-					  sizeof(template_params));
+	if (vm->pvm_host && cpu_template_linux_params(vm->cpu_template, template_params,
+						      sizeof(template_params)) < 0)
+		log_warn(&vm->log,
+			 "CPU template parameters do not fit in %zu bytes; the kernel "
+			 "gets none (it may stop at an instruction the host cannot emulate)",
+			 sizeof(template_params));
 	cmdline =
 	    build_cmdline(vm, cfg->cmdline ? cfg->cmdline : default_cmdline(cfg), template_params);
 	if (!cmdline)

@@ -34,6 +34,35 @@ static void print_cpuid(void)
 	printf("cpuid.7: ebx=0x%x ecx=0x%x edx=0x%x\n", b, c, d);
 }
 
+/*
+ * Where the loader put the initrd and what it starts with, as the guest
+ * sees it: "initrd size=N head=xxxxxxxxxxxx" (6 bytes in hex), or
+ * "initrd none".  Below 4 GiB, inside the guest's identity map.
+ */
+static void print_initrd(const struct boot_info *bi)
+{
+	uint64_t addr = 0, size = 0;
+
+	if (bi->boot_params) {
+		addr = bi->boot_params->hdr.ramdisk_image |
+		       (uint64_t)bi->boot_params->ext_ramdisk_image << 32;
+		size = bi->boot_params->hdr.ramdisk_size |
+		       (uint64_t)bi->boot_params->ext_ramdisk_size << 32;
+	} else if (bi->start_info && bi->start_info->nr_modules) {
+		const struct hvm_modlist_entry *m =
+		    (const struct hvm_modlist_entry *)(uintptr_t)bi->start_info->modlist_paddr;
+		addr = m->paddr;
+		size = m->size;
+	}
+	if (!size || addr + size > (4ull << 30) || size < 6) {
+		printf("initrd none\n");
+		return;
+	}
+	const uint8_t *p = (const uint8_t *)(uintptr_t)addr;
+	printf("initrd size=%lu head=%02x%02x%02x%02x%02x%02x\n", size, p[0], p[1], p[2], p[3],
+	       p[4], p[5]);
+}
+
 int guest_main(const struct boot_info *bi)
 {
 	uint64_t ram = boot_ram_bytes(bi), prev_end = 0, expect_cpus, expect_mib;
@@ -64,6 +93,7 @@ int guest_main(const struct boot_info *bi)
 	printf("cpus=%u\n", cpus);
 	printf("cmdline=%s\n", bi->cmdline);
 	printf("entry=%s\n", bi->entry);
+	print_initrd(bi);
 	print_cpuid();
 
 	report(bi->header_valid, "%s boot header valid",

@@ -143,6 +143,57 @@ START_TEST(pvm_baseline_adds_linux_params)
 }
 END_TEST
 
+/*
+ * A gzip'd cpio initramfs reaches the guest inflated (the host did it), and
+ * as the file itself with --decompress guest; boot_info prints the size and
+ * first bytes it finds where the boot protocol / PVH module list says.  The
+ * run's timeline is logged at the end.
+ */
+START_TEST(gzip_initrd_is_inflated_on_the_host)
+{
+	char raw[] = "/tmp/minivmm-initrd-XXXXXX", gz[64], cmd[160], expect[96];
+	struct run_result r;
+	struct stat st;
+	FILE *f;
+	int fd = mkstemp(raw);
+
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("070701", f);
+	for (int i = 0; i < 20000; i++)
+		fputc('a' + i % 26, f);
+	fclose(f);
+	snprintf(gz, sizeof(gz), "%s.gz", raw);
+	snprintf(cmd, sizeof(cmd), "gzip -n -c %s > %s", raw, gz);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(stat(gz, &st), 0);
+
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--initrd", gz, "--rng", "off");
+	ck_assert_status(&r, 0);
+	ck_assert_output_has(&r, "initrd size=20006 head=303730373031\n");
+	ck_assert_stderr_has(&r, "gzip decompressed on the host");
+	ck_assert_stderr_has(&r, "timeline: VM built in ");
+	ck_assert_stderr_has(&r, "vCPU 0: ");
+	run_result_free(&r);
+
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--initrd", gz, "--rng", "off",
+	    "--decompress", "guest");
+	ck_assert_status(&r, 0);
+	snprintf(expect, sizeof(expect), "initrd size=%lld head=1f8b08", (long long)st.st_size);
+	ck_assert_output_has(&r, expect);
+	run_result_free(&r);
+
+	/* Not compressed: passed as it is. */
+	RUN(&r, NULL, "--kernel", guest_path("boot_info", _i), "--initrd", raw, "--rng", "off");
+	ck_assert_status(&r, 0);
+	ck_assert_output_has(&r, "initrd size=20006 head=303730373031\n");
+	run_result_free(&r);
+	unlink(raw);
+	unlink(gz);
+}
+END_TEST
+
 START_TEST(acpi_poweroff_exits_zero)
 {
 	struct run_result r;
@@ -381,6 +432,7 @@ Suite *guests_suite(void)
 	tcase_add_loop_test(tc, boot_info_sixteen_cpus, 0, 1);
 	tcase_add_loop_test(tc, cmdline_round_trips, 0, 2);
 	tcase_add_test(tc, pvm_baseline_adds_linux_params);
+	tcase_add_loop_test(tc, gzip_initrd_is_inflated_on_the_host, 0, 2);
 	tcase_add_loop_test(tc, baseline_template_hides_cx16, 0, 1);
 	tcase_add_loop_test(tc, acpi_poweroff_exits_zero, 0, 2);
 	tcase_add_loop_test(tc, i8042_reset_is_reboot, 0, 2);

@@ -33,6 +33,13 @@ struct hvm_start_info {
 	uint32_t reserved;
 };
 
+struct hvm_modlist_entry {
+	uint64_t paddr;
+	uint64_t size;
+	uint64_t cmdline_paddr;
+	uint64_t reserved;
+};
+
 struct hvm_memmap_table_entry {
 	uint64_t addr;
 	uint64_t size;
