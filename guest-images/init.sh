@@ -118,9 +118,15 @@ echo "minivmm-$stage: action ${action:-poweroff}"
 case ${action:-poweroff} in
 poweroff) poweroff -f ;;
 reboot) reboot -f ;;
-panic) echo c > /proc/sysrq-trigger ;;
+# Before a panic: the tty sends our lines from a buffer while panic's printk
+# writes the UART directly, so without a pause the two interleave mid-line
+# (seen: no intact "Kernel panic - not syncing" in the log).
+panic)
+	sleep 1
+	echo c > /proc/sysrq-trigger ;;
 pvpanic)
 	for m in $(cat /modules.load 2>/dev/null); do insmod "/modules/$m" 2>/dev/null; done
+	sleep 1
 	echo c > /proc/sysrq-trigger ;;
 exit:*)
 	n=${action#exit:}
