@@ -41,12 +41,20 @@ struct virtio_device_ops {
 	void (*config_read)(void *dev, uint32_t offset, void *data, uint32_t len);
 	void (*config_write)(void *dev, uint32_t offset, const void *data, uint32_t len);
 	/*
-	 * DRIVER_OK was set: queues are valid, negotiated features are known.
-	 * Return <0 to refuse (the transport sets DEVICE_NEEDS_RESET).
+	 * DRIVER_OK was written: negotiated features are known; `queues`
+	 * (nqueues of them) is a snapshot of the driver's setup, each ready
+	 * one validated for its size.  They are the device's from this call
+	 * (its threads may use them at once) until its reset op returns: the
+	 * transport refuses every queue-register write meanwhile, even if
+	 * this returns <0 to refuse (the transport sets DEVICE_NEEDS_RESET).
 	 */
 	int (*activate)(void *dev, struct virtio_transport *t, uint64_t driver_features,
 			struct virtq *queues);
-	/* The driver reset the device (status 0); stop using the queues. */
+	/*
+	 * The driver reset the device (status 0).  On return no thread of the
+	 * device may touch the queues again (wait for any in a pop or push):
+	 * the transport clears them right after.
+	 */
 	void (*reset)(void *dev);
 	/* The driver notified queue q (event-loop thread, via ioeventfd). */
 	void (*queue_notify)(void *dev, unsigned q);

@@ -10,6 +10,17 @@
  * Order: ops_lock -> device locks -> lock.  Devices call virtio_notify_used()
  * and friends from their ops or their own threads; those take only `lock`.
  *
+ * Queues (DESIGN.md §2, one owner per live virtqueue): the queue registers
+ * (`regs`) are the driver's and only configure; the device gets `live`, a
+ * validated snapshot taken under `lock` when a DRIVER_OK write starts
+ * activation.  From that moment `queues_live` refuses every queue-register
+ * write, and only the device's reset op returning (followed by
+ * reset_registers()) ends it.  The transport never reads or writes a live
+ * queue in between: activation drops `lock` while the device's activate op
+ * runs (its RX may already be live), so a check of DRIVER_OK alone, set only
+ * afterwards, let another vCPU resize a ring under the device (issue 10,
+ * defect 1).
+ *
  * Interrupt lines are pulsed after `lock` is dropped (pulse_pending), since
  * the irq chip may be slow (irqfd write) or a test recorder.
  */
@@ -49,6 +60,13 @@ enum status_action {
 	STATUS_ACTIVATE, /* DRIVER_OK added: activate the device */
 };
 
+/* The driver's queue registers (§4.2.2): configuration only, never used as a ring. */
+struct queue_regs {
+	uint16_t num;
+	bool ready;
+	uint64_t desc, avail, used;
+};
+
 struct notify_ctx {
 	struct virtio_transport *t;
 	unsigned q;
@@ -74,7 +92,11 @@ struct virtio_transport {
 	uint64_t driver_features;
 	bool driver_features_beyond_64; /* non-zero bits written to pages >= 2 */
 	bool pulse_pending;
-	struct virtq queues[VIRTIO_MAX_QUEUES];
+	bool queues_live; /* activation started, reset not yet complete: see the top */
+	struct queue_regs regs[VIRTIO_MAX_QUEUES];
+
+	/* The device's from activation until its reset op returns; see the top. */
+	struct virtq live[VIRTIO_MAX_QUEUES];
 
 	/* Immutable after create. */
 	int notify_fd[VIRTIO_MAX_QUEUES];
@@ -126,15 +148,29 @@ static void mark_needs_reset(struct virtio_transport *t)
 		raise_isr(t, VIRTIO_MMIO_INT_CONFIG);
 }
 
-static void queue_clear(struct virtio_transport *t, struct virtq *vq)
+/*
+ * A ring as the registers describe it, checked by virtq_validate() (which
+ * records the mapping in vq->ring).  `lock` held.
+ */
+static int queue_from_regs(struct virtio_transport *t, unsigned q, struct virtq *vq)
 {
+	const struct queue_regs *r = &t->regs[q];
+
 	memset(vq, 0, sizeof(*vq));
-	vq->size = VIRTQ_MAX_SIZE; /* until the driver writes QueueNum */
+	vq->size = r->num;
+	vq->desc_gpa = r->desc;
+	vq->avail_gpa = r->avail;
+	vq->used_gpa = r->used;
 	vq->mem = t->env.mem;
 	virtq_reset(vq);
+	return virtq_validate(vq);
 }
 
-/* `lock` held.  Everything the driver set up goes; ioeventfds stay. */
+/*
+ * `lock` held.  Everything the driver set up goes; ioeventfds stay.  Only
+ * after the device's reset op has returned (or before any activation): the
+ * live queues may be in use until then.
+ */
 static void reset_registers(struct virtio_transport *t)
 {
 	t->status = 0;
@@ -144,8 +180,12 @@ static void reset_registers(struct virtio_transport *t)
 	t->queue_sel = 0;
 	t->driver_features = 0;
 	t->driver_features_beyond_64 = false;
-	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
-		queue_clear(t, &t->queues[q]);
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		/* QueueNum reads back nothing; the maximum until the driver writes it. */
+		t->regs[q] = (struct queue_regs){.num = VIRTQ_MAX_SIZE};
+		memset(&t->live[q], 0, sizeof(t->live[q]));
+	}
+	t->queues_live = false;
 }
 
 /* ---- Device status (§2.1, §3.1.1) ---- */
@@ -228,7 +268,13 @@ static enum status_action decide_status_write(struct virtio_transport *t, uint32
 	return STATUS_DONE;
 }
 
-/* ops_lock held, `lock` held on entry and exit. */
+/*
+ * ops_lock held, `lock` held on entry and exit.  `lock` is dropped while the
+ * device lets go of its queues (its threads may be inside a pop or push
+ * until its reset op returns); queues_live stays set meanwhile, so register
+ * writes from other vCPUs are still refused, and the live queues are
+ * cleared only afterwards.
+ */
 static void do_reset(struct virtio_transport *t)
 {
 	state_unlock(t);
@@ -238,19 +284,29 @@ static void do_reset(struct virtio_transport *t)
 	reset_registers(t);
 }
 
-/* ops_lock held, `lock` held on entry and exit. */
+/*
+ * ops_lock held, `lock` held on entry and exit.  The snapshot and
+ * queues_live are set before `lock` is dropped: from here on the queue
+ * registers cannot change what the device uses, whether activation succeeds
+ * or not, until a reset completes.
+ */
 static void do_activate(struct virtio_transport *t)
 {
 	uint64_t features = t->driver_features;
 	int ret = 0;
 
 	for (unsigned q = 0; q < t->ops->nqueues; q++) {
-		t->queues[q].event_idx = features & (1ull << VIRTIO_RING_F_EVENT_IDX);
-		t->queues[q].indirect = features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
+		struct virtq *vq = &t->live[q];
+
+		/* Ready queues passed the same check at QueueReady; their registers are frozen. */
+		vq->ready = t->regs[q].ready && queue_from_regs(t, q, vq) == 0;
+		vq->event_idx = features & (1ull << VIRTIO_RING_F_EVENT_IDX);
+		vq->indirect = features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
 	}
+	t->queues_live = true;
 	state_unlock(t);
 	if (t->ops->activate)
-		ret = t->ops->activate(t->dev, t, features, t->queues);
+		ret = t->ops->activate(t->dev, t, features, t->live);
 	state_lock(t);
 	if (ret < 0) {
 		log_guest_error(t->env.log, &t->rl, "%s: device refused to activate (%s)",
@@ -259,6 +315,9 @@ static void do_activate(struct virtio_transport *t)
 		return;
 	}
 	t->status |= S_DRIVER_OK;
+	/* §2.1.2: a write refused during activation set NEEDS_RESET before DRIVER_OK was there. */
+	if (t->status & S_NEEDS_RESET)
+		raise_isr(t, VIRTIO_MMIO_INT_CONFIG);
 }
 
 static void write_status(struct virtio_transport *t, uint32_t value)
@@ -310,23 +369,24 @@ static void write_driver_features(struct virtio_transport *t, uint32_t value)
 /* ---- Queues (§4.2.2, §4.2.3.2) ---- */
 
 /*
- * `lock` held.  The selected queue if its configuration may be written:
- * it exists, is not ready and the device is not live (§4.2.2.3: the driver
- * MUST NOT change a ready queue).  A refused write leaves the driver
- * believing something the device does not, so the device needs reset.
+ * `lock` held.  The selected queue's registers if they may be written: the
+ * queue exists, is not ready, and the device does not own the queues
+ * (activation started and no reset since; §4.2.2.3: the driver MUST NOT
+ * change a ready queue).  A refused write leaves the driver believing
+ * something the device does not, so the device needs reset.
  */
-static struct virtq *queue_for_config(struct virtio_transport *t, const char *reg)
+static struct queue_regs *queue_for_config(struct virtio_transport *t, const char *reg)
 {
 	const char *why = NULL;
 
 	if (t->queue_sel >= t->ops->nqueues)
 		why = "queue does not exist";
-	else if (t->status & S_DRIVER_OK)
-		why = "device is live (DRIVER_OK)";
-	else if (t->queues[t->queue_sel].ready)
+	else if (t->queues_live)
+		why = "the device owns its queues (DRIVER_OK or activating) until reset";
+	else if (t->regs[t->queue_sel].ready)
 		why = "queue is ready";
 	if (!why)
-		return &t->queues[t->queue_sel];
+		return &t->regs[t->queue_sel];
 	log_guest_error(t->env.log, &t->rl, "%s: %s write to queue %u refused: %s", t->ops->name,
 			reg, t->queue_sel, why);
 	mark_needs_reset(t);
@@ -335,9 +395,9 @@ static struct virtq *queue_for_config(struct virtio_transport *t, const char *re
 
 static void write_queue_num(struct virtio_transport *t, uint32_t value)
 {
-	struct virtq *vq = queue_for_config(t, "QueueNum");
+	struct queue_regs *r = queue_for_config(t, "QueueNum");
 
-	if (!vq)
+	if (!r)
 		return;
 	if (value == 0 || value > VIRTQ_MAX_SIZE || (value & (value - 1))) {
 		log_guest_error(t->env.log, &t->rl,
@@ -347,7 +407,7 @@ static void write_queue_num(struct virtio_transport *t, uint32_t value)
 		mark_needs_reset(t);
 		return;
 	}
-	vq->size = value;
+	r->num = (uint16_t)value;
 }
 
 static void set_half(uint64_t *field, bool high, uint32_t value)
@@ -360,55 +420,62 @@ static void set_half(uint64_t *field, bool high, uint32_t value)
 
 static void write_queue_addr(struct virtio_transport *t, uint64_t offset, uint32_t value)
 {
-	struct virtq *vq = queue_for_config(t, "queue address");
+	struct queue_regs *r = queue_for_config(t, "queue address");
 	bool high = offset & 4;
 
-	if (!vq)
+	if (!r)
 		return;
 	switch (offset & ~4ull) {
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:
-		set_half(&vq->desc_gpa, high, value);
+		set_half(&r->desc, high, value);
 		break;
 	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
-		set_half(&vq->avail_gpa, high, value);
+		set_half(&r->avail, high, value);
 		break;
 	case VIRTIO_MMIO_QUEUE_USED_LOW:
-		set_half(&vq->used_gpa, high, value);
+		set_half(&r->used, high, value);
 		break;
 	}
 }
 
-/* Linux writes 0 to tear queues down (vm_del_vq); fine while not live. */
+/*
+ * Linux writes 0 to tear queues down (vm_del_vq); fine while the device
+ * does not own them.  QueueReady=1 checks the layout now, so the driver
+ * learns of a bad one at once; activation checks it again into the ring
+ * the device gets.
+ */
 static void write_queue_ready(struct virtio_transport *t, uint32_t value)
 {
-	struct virtq *vq;
+	struct queue_regs *r;
+	struct virtq check;
 
-	if (value == 0 && t->queue_sel < t->ops->nqueues && !(t->status & S_DRIVER_OK)) {
-		t->queues[t->queue_sel].ready = false;
+	if (value == 0 && t->queue_sel < t->ops->nqueues && !t->queues_live) {
+		t->regs[t->queue_sel].ready = false;
 		return;
 	}
-	vq = queue_for_config(t, "QueueReady");
-	if (!vq)
+	r = queue_for_config(t, "QueueReady");
+	if (!r)
 		return;
-	if (value != 1 || virtq_validate(vq) < 0) {
+	if (value != 1 || queue_from_regs(t, t->queue_sel, &check) < 0) {
 		log_guest_error(t->env.log, &t->rl,
 				"%s: QueueReady=%u for queue %u refused (size %u, desc 0x%llx, "
 				"avail 0x%llx, used 0x%llx: misaligned or outside RAM); device "
 				"needs reset",
-				t->ops->name, value, t->queue_sel, vq->size,
-				(unsigned long long)vq->desc_gpa, (unsigned long long)vq->avail_gpa,
-				(unsigned long long)vq->used_gpa);
+				t->ops->name, value, t->queue_sel, r->num,
+				(unsigned long long)r->desc, (unsigned long long)r->avail,
+				(unsigned long long)r->used);
 		mark_needs_reset(t);
 		return;
 	}
-	virtq_reset(vq);
-	vq->ready = true;
+	r->ready = true;
 }
 
 /*
  * The driver kicked queue q (from an ioeventfd or a QueueNotify write).
  * Dropped unless the device is live and healthy: §3.1.1 (nothing before
- * DRIVER_OK), §2.1.2 (needs reset), and a broken queue would only fail again.
+ * DRIVER_OK), §2.1.2 (needs reset; devices set it on a broken queue).  Of
+ * the live queue only `ready` is read, which nobody writes while it is
+ * live; the device's ring state (indices, broken) is the device's alone.
  */
 static void dispatch_notify(struct virtio_transport *t, unsigned q)
 {
@@ -417,7 +484,7 @@ static void dispatch_notify(struct virtio_transport *t, unsigned q)
 	pthread_mutex_lock(&t->ops_lock);
 	state_lock(t);
 	deliver = q < t->ops->nqueues && (t->status & S_DRIVER_OK) &&
-		  !(t->status & S_NEEDS_RESET) && t->queues[q].ready && !t->queues[q].broken;
+		  !(t->status & S_NEEDS_RESET) && t->live[q].ready;
 	state_unlock(t);
 	if (deliver && t->ops->queue_notify)
 		t->ops->queue_notify(t->dev, q);
@@ -518,7 +585,7 @@ static uint32_t read_register(struct virtio_transport *t, uint64_t offset)
 	case VIRTIO_MMIO_QUEUE_NUM_MAX:
 		return queue_exists ? VIRTQ_MAX_SIZE : 0; /* 0: "not available" */
 	case VIRTIO_MMIO_QUEUE_READY:
-		return queue_exists && t->queues[t->queue_sel].ready;
+		return queue_exists && t->regs[t->queue_sel].ready;
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
 		return t->isr;
 	case VIRTIO_MMIO_STATUS:

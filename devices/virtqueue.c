@@ -23,6 +23,11 @@
  *          driver's virtio_mb() in virtqueue_kick_prepare_split between
  *          storing avail->idx and reading avail_event.
  *
+ * The three ring areas are translated once, by virtq_validate(), for the
+ * size checked there (vq->ring); pop and push index them with that size
+ * only.  Re-deriving them per call from fields a register write can change
+ * left a window between the check and the index (issue 10, defect 1).
+ *
  * Zero-length buffers are allowed (the spec does not forbid them) but are
  * skipped: they count towards the chain-length bound and the readable-
  * before-writable order, but do not appear in chain->bufs and their address
@@ -37,13 +42,6 @@
 #include <errno.h>
 #include <linux/virtio_ring.h>
 #include <string.h>
-
-/* Host pointers to the three ring areas, re-derived from the GPAs per call. */
-struct virtq_rings {
-	const struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-};
 
 /* A descriptor as read (once) from guest memory. */
 struct desc_copy {
@@ -83,15 +81,14 @@ static bool is_power_of_2(uint32_t v)
 	return v && !(v & (v - 1));
 }
 
-static int map_rings(const struct virtq *vq, struct virtq_rings *r)
+/*
+ * The ring as validated, or NULL (never validated, or validation failed:
+ * also guards devices that set a queue up without virtq_validate()).
+ * Callers take `num` and the area pointers from the result only.
+ */
+static const struct virtq_ring *validated_ring(const struct virtq *vq)
 {
-	/* Also guards devices that set a queue up without virtq_validate(). */
-	if (!vq->mem || vq->size > VIRTQ_MAX_SIZE || !is_power_of_2(vq->size))
-		return -EINVAL;
-	r->desc = gm_ptr(vq->mem, vq->desc_gpa, desc_area_bytes(vq->size));
-	r->avail = gm_ptr(vq->mem, vq->avail_gpa, avail_area_bytes(vq->size));
-	r->used = gm_ptr(vq->mem, vq->used_gpa, used_area_bytes(vq->size));
-	return r->desc && r->avail && r->used ? 0 : -EINVAL;
+	return vq->ring.num ? &vq->ring : NULL;
 }
 
 static uint16_t load_u16_relaxed(const uint16_t *p)
@@ -122,14 +119,14 @@ static void read_desc(const uint8_t *src, struct desc_copy *d)
 	d->next = le16toh(raw.next);
 }
 
-static uint16_t *used_event_ptr(const struct virtq *vq, struct vring_avail *avail)
+static uint16_t *used_event_ptr(const struct virtq_ring *r)
 {
-	return &avail->ring[vq->size];
+	return &r->avail->ring[r->num];
 }
 
-static uint16_t *avail_event_ptr(const struct virtq *vq, struct vring_used *used)
+static uint16_t *avail_event_ptr(const struct virtq_ring *r)
 {
-	return (uint16_t *)&used->ring[vq->size];
+	return (uint16_t *)&r->used->ring[r->num];
 }
 
 void virtq_reset(struct virtq *vq)
@@ -144,12 +141,25 @@ void virtq_reset(struct virtq *vq)
 /* §2.7: alignment 16 (descriptors), 2 (driver area), 4 (device area). */
 int virtq_validate(struct virtq *vq)
 {
-	struct virtq_rings r;
+	/* One read of each input: what is checked is what is recorded. */
+	uint16_t num = vq->size;
+	uint64_t desc = vq->desc_gpa, avail = vq->avail_gpa, used = vq->used_gpa;
+	struct virtq_ring r = {0};
 
-	if (vq->desc_gpa % VRING_DESC_ALIGN_SIZE || vq->avail_gpa % VRING_AVAIL_ALIGN_SIZE ||
-	    vq->used_gpa % VRING_USED_ALIGN_SIZE)
+	vq->ring = (struct virtq_ring){0};
+	if (!vq->mem || num > VIRTQ_MAX_SIZE || !is_power_of_2(num))
 		return -EINVAL;
-	return map_rings(vq, &r);
+	if (desc % VRING_DESC_ALIGN_SIZE || avail % VRING_AVAIL_ALIGN_SIZE ||
+	    used % VRING_USED_ALIGN_SIZE)
+		return -EINVAL;
+	r.desc = gm_ptr(vq->mem, desc, desc_area_bytes(num));
+	r.avail = gm_ptr(vq->mem, avail, avail_area_bytes(num));
+	r.used = gm_ptr(vq->mem, used, used_area_bytes(num));
+	if (!r.desc || !r.avail || !r.used)
+		return -EINVAL;
+	r.num = num;
+	vq->ring = r;
+	return 0;
 }
 
 static int guest_error(struct virtq *vq, const char **why, const char *what)
@@ -215,10 +225,10 @@ static const char *add_buf(const struct virtq *vq, const struct desc_copy *d,
  * without NEXT; each table bounds its own number of steps (its length), so a
  * loop ends with an error after at most size + VIRTQ_MAX_CHAIN descriptors.
  */
-static const char *walk_chain(const struct virtq *vq, const struct vring_desc *ring_desc,
-			      uint16_t head, struct virtq_chain *chain)
+static const char *walk_chain(const struct virtq *vq, const struct virtq_ring *r, uint16_t head,
+			      struct virtq_chain *chain)
 {
-	struct desc_table table = {(const uint8_t *)ring_desc, vq->size, 0, false};
+	struct desc_table table = {(const uint8_t *)r->desc, r->num, 0, false};
 	uint32_t idx = head;
 	bool seen_writable = false;
 	struct desc_copy d;
@@ -252,9 +262,9 @@ static const char *walk_chain(const struct virtq *vq, const struct vring_desc *r
  * next entry, then look again, because the driver may have added it before
  * it could see our avail_event.  Returns the re-read avail->idx.
  */
-static uint16_t arm_and_recheck(struct virtq *vq, struct virtq_rings *r)
+static uint16_t arm_and_recheck(struct virtq *vq, const struct virtq_ring *r)
 {
-	store_u16_relaxed(avail_event_ptr(vq, r->used), vq->last_avail_idx);
+	store_u16_relaxed(avail_event_ptr(r), vq->last_avail_idx);
 	/* Pairs with virtio_mb() in the driver's virtqueue_kick_prepare_split(). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return le16toh(__atomic_load_n(&r->avail->idx, __ATOMIC_ACQUIRE));
@@ -262,7 +272,7 @@ static uint16_t arm_and_recheck(struct virtq *vq, struct virtq_rings *r)
 
 int virtq_pop(struct virtq *vq, struct virtq_chain *chain, const char **why)
 {
-	struct virtq_rings r;
+	const struct virtq_ring *r = validated_ring(vq);
 	uint16_t avail_idx, head;
 	const char *err;
 
@@ -271,26 +281,26 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *chain, const char **why)
 			*why = "queue is broken until reset";
 		return -EIO;
 	}
-	if (!vq->ready || map_rings(vq, &r))
-		return guest_error(vq, why, "queue not ready or rings outside guest RAM");
+	if (!vq->ready || !r)
+		return guest_error(vq, why, "queue not ready or rings not validated");
 
 	/* Acquire pairs with the driver's virtio_wmb() before it bumps avail->idx. */
-	avail_idx = le16toh(__atomic_load_n(&r.avail->idx, __ATOMIC_ACQUIRE));
+	avail_idx = le16toh(__atomic_load_n(&r->avail->idx, __ATOMIC_ACQUIRE));
 	if (avail_idx == vq->last_avail_idx && vq->event_idx)
-		avail_idx = arm_and_recheck(vq, &r);
+		avail_idx = arm_and_recheck(vq, r);
 	if (avail_idx == vq->last_avail_idx)
 		return 0;
-	if ((uint16_t)(avail_idx - vq->last_avail_idx) > vq->size)
+	if ((uint16_t)(avail_idx - vq->last_avail_idx) > r->num)
 		return guest_error(vq, why, "avail->idx more than the queue size ahead");
 
-	head = load_u16_relaxed(&r.avail->ring[vq->last_avail_idx & (vq->size - 1)]);
+	head = load_u16_relaxed(&r->avail->ring[vq->last_avail_idx & (r->num - 1)]);
 	chain->head = head;
 	chain->nbufs = 0;
 	chain->readable_len = 0;
 	chain->writable_len = 0;
-	if (head >= vq->size)
+	if (head >= r->num)
 		return guest_error(vq, why, "avail ring head index out of range");
-	err = walk_chain(vq, r.desc, head, chain);
+	err = walk_chain(vq, r, head, chain);
 	if (err)
 		return guest_error(vq, why, err);
 	vq->last_avail_idx++;
@@ -299,29 +309,29 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *chain, const char **why)
 
 int virtq_push(struct virtq *vq, uint16_t head, uint32_t written)
 {
-	struct virtq_rings r;
+	const struct virtq_ring *r = validated_ring(vq);
 	struct vring_used_elem *elem;
 
 	if (vq->broken || !vq->ready)
 		return -EIO;
-	if (head >= vq->size || map_rings(vq, &r))
+	if (!r || head >= r->num)
 		return -EINVAL;
-	elem = &r.used->ring[vq->used_idx & (vq->size - 1)];
+	elem = &r->used->ring[vq->used_idx & (r->num - 1)];
 	__atomic_store_n(&elem->id, htole32(head), __ATOMIC_RELAXED);
 	__atomic_store_n(&elem->len, htole32(written), __ATOMIC_RELAXED);
 	vq->used_idx++;
 	/* Release pairs with the driver's virtio_rmb() after reading used->idx. */
-	__atomic_store_n(&r.used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
+	__atomic_store_n(&r->used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
 	return 0;
 }
 
 bool virtq_needs_interrupt(struct virtq *vq)
 {
-	struct virtq_rings r;
+	const struct virtq_ring *r = validated_ring(vq);
 	uint16_t old, used_event;
 	bool was_valid;
 
-	if (!vq->ready || map_rings(vq, &r))
+	if (!vq->ready || !r)
 		return false;
 	/*
 	 * Full fence between our used->idx store and reading used_event or
@@ -331,10 +341,10 @@ bool virtq_needs_interrupt(struct virtq *vq)
 	 */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!vq->event_idx)
-		return !(load_u16_relaxed(&r.avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
+		return !(load_u16_relaxed(&r->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
 
 	/* §2.7.10: interrupt iff used_event lies in [old, new). */
-	used_event = load_u16_relaxed(used_event_ptr(vq, r.avail));
+	used_event = load_u16_relaxed(used_event_ptr(r));
 	old = vq->signalled_used;
 	was_valid = vq->signalled_used_valid;
 	vq->signalled_used = vq->used_idx;
@@ -346,11 +356,11 @@ bool virtq_needs_interrupt(struct virtq *vq)
 
 void virtq_update_avail_event(struct virtq *vq)
 {
-	struct virtq_rings r;
+	const struct virtq_ring *r = validated_ring(vq);
 
-	if (!vq->event_idx || !vq->ready || map_rings(vq, &r))
+	if (!vq->event_idx || !vq->ready || !r)
 		return;
-	store_u16_relaxed(avail_event_ptr(vq, r.used), vq->last_avail_idx);
+	store_u16_relaxed(avail_event_ptr(r), vq->last_avail_idx);
 	/* Pairs with virtio_mb() in the driver's virtqueue_kick_prepare_split(). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }

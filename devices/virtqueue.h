@@ -7,8 +7,9 @@
  * the queue size (loops) and indirect tables not nested (§2.7.5.3).
  *
  * Threading: a queue is used by one thread at a time (the event loop, or a
- * device worker); the transport configures it only while the device is not
- * DRIVER_OK.
+ * device worker).  The transport hands a queue to its device at activation
+ * and touches it again only after the device's reset has returned
+ * (DESIGN.md §2, one owner per live virtqueue).
  */
 #ifndef MINIVMM_VIRTQUEUE_H
 #define MINIVMM_VIRTQUEUE_H
@@ -21,8 +22,26 @@
 #define VIRTQ_MAX_SIZE	256	       /* QueueNumMax we offer; a power of 2 */
 #define VIRTQ_MAX_CHAIN VIRTQ_MAX_SIZE /* a chain can never be longer than the ring */
 
+struct vring_desc;
+struct vring_avail;
+struct vring_used;
+
+/*
+ * The ring as virtq_validate() checked it: its size and the host address of
+ * each area, each checked to hold `num` entries.  Everything after
+ * validation indexes with `num` and these pointers only, never with the
+ * fields above them in struct virtq, so nothing that changes those later
+ * (a register write, a bug) can make an index reach beyond what was checked.
+ */
+struct virtq_ring {
+	uint16_t num; /* 0: not validated */
+	const struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+};
+
 struct virtq {
-	/* Set by the transport from the driver's register writes. */
+	/* The layout the driver asked for: the input of virtq_validate(). */
 	uint16_t size; /* QueueNum: a power of two, 1..VIRTQ_MAX_SIZE */
 	bool ready;
 	uint64_t desc_gpa;  /* 16-byte aligned, size * 16 bytes */
@@ -31,6 +50,9 @@ struct virtq {
 	bool event_idx;	    /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool indirect;	    /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	const struct guest_mem *mem;
+
+	/* Set by virtq_validate(); what pop/push/... use.  Guest RAM never moves. */
+	struct virtq_ring ring;
 
 	/* Device-side state. */
 	uint16_t last_avail_idx; /* next avail entry we will consume */
@@ -59,9 +81,12 @@ struct virtq_chain {
 void virtq_reset(struct virtq *vq);
 
 /*
- * Checks the ring addresses against guest memory (alignment, ranges); called
- * by the transport when the driver sets QueueReady.  -EINVAL if the driver
- * gave an impossible layout.
+ * Checks size, desc_gpa, avail_gpa and used_gpa against guest memory
+ * (power-of-2 size, alignment, ranges) and records the result in vq->ring,
+ * which every later call uses; called by the transport when the driver sets
+ * QueueReady and again when it hands the queue to the device.  -EINVAL (and
+ * vq->ring cleared: pop and push fail) if the driver gave an impossible
+ * layout.
  */
 int virtq_validate(struct virtq *vq);
 

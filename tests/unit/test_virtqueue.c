@@ -347,6 +347,7 @@ START_TEST(pop_rejects_chain_longer_than_queue)
 {
 	/* Queue of 4 whose chain revisits: 0 1 2 3 0 ... */
 	vq.size = 4;
+	ck_assert_int_eq(virtq_validate(&vq), 0);
 	for (unsigned i = 0; i < 4; i++)
 		set_desc(desc_table(), i, buf_gpa(i), 8, VRING_DESC_F_NEXT, (i + 1) % 4);
 	publish(0);
