@@ -540,7 +540,7 @@ START_TEST(net_activation_race_stress)
 	struct race r = {0};
 	struct virtio_net *net = make_net(&r.hb);
 	pthread_t vcpu1, loop;
-	uint64_t end = now_ms() + (getenv("MVM_RACE_MS") ? atoi(getenv("MVM_RACE_MS")) : 400);
+	uint64_t end = now_ms() + (getenv("MVM_RACE_MS") ? atoi(getenv("MVM_RACE_MS")) : 300);
 	unsigned rounds = 0;
 
 	r.t = make_transport(virtio_net_device_ops(net), net);
