@@ -289,8 +289,9 @@ START_TEST(queue_writes_during_activation_refused)
 	ck_assert_uint_eq(rd(d.t, VIRTIO_MMIO_QUEUE_READY), 1);
 	wr(d.t, VIRTIO_MMIO_QUEUE_SEL, 1);
 	ck_assert_uint_eq(rd(d.t, VIRTIO_MMIO_QUEUE_READY), 0);
-	/* The driver believes writes stuck that did not: it must reset. */
+	/* The driver believes writes stuck that did not: it must reset, and is told (§2.1.2). */
 	ck_assert_uint_eq(rd(d.t, VIRTIO_MMIO_STATUS), S_ACK | S_DRV | S_FOK | S_DOK | S_NR);
+	ck_assert_uint_eq(rd(d.t, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
 	virtio_mmio_destroy(d.t);
 }
 END_TEST
