@@ -680,6 +680,24 @@ START_TEST(budget_caps_requests_per_wakeup)
 }
 END_TEST
 
+START_TEST(budget_counts_syncs)
+{
+	struct vtd_buf bufs[2];
+
+	/* cache=writeback: each FLUSH is an fdatasync, charged as 1 MiB of the 4 MiB budget. */
+	start_device_loop(MVM_DISK_CACHE_WRITEBACK, DISK_BYTES, 32);
+	bufs[0] = header(VIRTIO_BLK_T_FLUSH, 0);
+	bufs[1] = status_buf();
+	for (unsigned i = 0; i < 10; i++)
+		vtd_add_chain(&drv, REQUEST_Q, bufs, 2);
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), 4);
+	ck_assert_uint_eq(vtd_serve_rearmed(&drv, REQUEST_Q), 2);
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), 10);
+	ck_assert_uint_eq(*vtd_host(&drv, bufs[1]), VIRTIO_BLK_S_OK);
+}
+END_TEST
+
 START_TEST(budget_caps_bytes_and_splits_big_requests)
 {
 	struct vtd_buf hdr, data, st;
@@ -968,6 +986,7 @@ Suite *virtio_blk_suite(void)
 	tcase_add_checked_fixture(tc, setup_loop, teardown_loop);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, budget_caps_requests_per_wakeup);
+	tcase_add_test(tc, budget_counts_syncs);
 	tcase_add_test(tc, budget_caps_bytes_and_splits_big_requests);
 	tcase_add_test(tc, reset_drops_a_request_in_progress);
 	tcase_add_test(tc, segment_above_size_max_is_ioerr_without_io);
