@@ -69,5 +69,14 @@ void virtio_notify_used(struct virtio_transport *t, unsigned q);
 void virtio_set_needs_reset(struct virtio_transport *t);
 /* Called by devices when their config space changed (config interrupt). */
 void virtio_config_changed(struct virtio_transport *t);
+/*
+ * Called by devices that stopped serving queue q with work left on it (a
+ * budget spent, DESIGN "Budgets, not drains"): queue_notify(q) runs again
+ * from the event loop, after the callbacks already waiting there, as if
+ * the driver had kicked; a reset in between drops it as it drops a kick.
+ * -ENOENT without a notification eventfd (no event loop: unit tests
+ * without one), then the device must finish the work itself.
+ */
+int virtio_queue_reschedule(struct virtio_transport *t, unsigned q);
 
 #endif

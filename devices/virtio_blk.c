@@ -27,9 +27,15 @@
 #define BLK_HDR_BYTES sizeof(struct virtio_blk_outhdr) /* 16 */
 
 /*
- * Limits we advertise.  SEG_MAX: a chain holds at most the ring size, less
- * the header and status descriptors.  SIZE_MAX (1 MiB per segment) only
- * bounds what a single iovec covers; it matches the bounce chunk.  Discard
+ * Limits we advertise, and enforce: a request with more data segments than
+ * SEG_MAX or a segment above SIZE_MAX completes with IOERR and never reaches
+ * the image (VIRTIO 1.2 §5.2.3 defines them as maxima; Linux sets
+ * max_segments and max_segment_size from them and never exceeds them, so
+ * only a hostile driver sees the error).  SEG_MAX: a chain holds at most
+ * the ring size, less the header and status descriptors.  SIZE_MAX (1 MiB
+ * per segment) matches the bounce chunk; with SEG_MAX it caps one request
+ * at 254 MiB, which is moved BLK_CHUNK_BYTES at a time over as many
+ * wake-ups as the budget below needs.  Discard
  * on a file is a hole punch and cheap at any size; write zeroes may fall
  * back to writing zeroes synchronously on the event loop, so it is kept
  * small enough (32 MiB) not to stall other devices for long.
@@ -40,9 +46,43 @@
 #define BLK_MAX_WRITE_ZEROES_SECTORS (1u << 16) /* 32 MiB */
 #define BLK_MAX_DWZ_SEG		     1u
 
+/*
+ * Budget per wake-up (DESIGN "Budgets, not drains"): at most this many new
+ * requests, and data moved until this many bytes are spent (a read or write
+ * continues on the next wake-up where its budget ran out), then the device
+ * re-arms its notification and returns to the loop, so stop, timers, other
+ * disks and the NICs get their turn however fast the guest refills the ring.
+ * 4 MiB is a few ms of page-cache copying: large enough that the extra
+ * wake-ups cost nothing measurable in throughput.
+ */
+#define BLK_BUDGET_REQUESTS VIRTIO_BLK_BUDGET_REQUESTS
+#define BLK_BUDGET_BYTES    VIRTIO_BLK_BUDGET_BYTES
+#define BLK_CHUNK_BYTES	    (1u << 20) /* data per host call; a multiple of any block size */
+/*
+ * An fdatasync is charged as if it moved this much data: a guest sending
+ * nothing but FLUSH (or writes without FLUSH negotiated, each synced) gets
+ * four syncs per wake-up, not 32 device cache flushes in a row.
+ */
+#define BLK_SYNC_COST (1u << 20)
+
 #define BLK_BASE_FEATURES                                                                          \
 	((1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |                          \
 	 (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_SIZE_MAX))
+
+struct blk_req_result {
+	uint8_t status;
+	uint32_t written; /* bytes written into device-writable buffers, status included */
+};
+
+/* A read or write whose data moves over one or more wake-ups. */
+struct blk_rw {
+	bool active;
+	bool write;
+	uint64_t off;  /* image offset of the next chunk */
+	uint32_t skip; /* offset of the next chunk in the chain's data direction */
+	uint32_t left; /* data bytes still to move */
+	uint32_t len;  /* data bytes of the whole request */
+};
 
 struct virtio_blk {
 	/*
@@ -68,14 +108,15 @@ struct virtio_blk {
 	bool write_through; /* FLUSH not negotiated: the driver cannot ask, so sync each write */
 	bool broken;	    /* a fatal guest error: nothing more until reset */
 
-	/* Scratch for one request (too big for the stack of a loop callback). */
+	/*
+	 * The request being served (too big for the stack of a loop
+	 * callback); with rw.active it outlives the wake-up that popped it.
+	 */
 	struct virtq_chain chain;
 	struct iovec iov[VIRTQ_MAX_CHAIN];
-};
-
-struct blk_req_result {
-	uint8_t status;
-	uint32_t written; /* bytes written into device-writable buffers, status included */
+	uint8_t *status; /* the chain's status byte */
+	struct blk_req_result res;
+	struct blk_rw rw;
 };
 
 static bool negotiated(const struct virtio_blk *blk, unsigned bit)
@@ -113,6 +154,31 @@ static int chain_iov(struct virtio_blk *blk, bool writable, uint64_t skip, uint6
 	return n;
 }
 
+/*
+ * SEG_MAX and SIZE_MAX over the request's data bytes: each iovec is the
+ * data part of one descriptor.  A guest error, logged; the request fails.
+ */
+static bool segments_ok(struct virtio_blk *blk, bool writable, uint64_t skip, uint32_t len)
+{
+	int n = chain_iov(blk, writable, skip, len);
+
+	for (int i = 0; i < n; i++) {
+		if (blk->iov[i].iov_len > BLK_SIZE_MAX) {
+			log_guest_error(blk->log, &blk->rl,
+					"virtio-blk: %zu-byte segment above size_max (%u)",
+					blk->iov[i].iov_len, BLK_SIZE_MAX);
+			return false;
+		}
+	}
+	if (n > BLK_SEG_MAX) {
+		log_guest_error(blk->log, &blk->rl,
+				"virtio-blk: request of %d segments above seg_max (%u)", n,
+				BLK_SEG_MAX);
+		return false;
+	}
+	return true;
+}
+
 /* Byte offset of [sector, +len) if it lies inside the disk; false on overflow or past the end. */
 static bool sector_range(const struct virtio_blk *blk, uint64_t sector, uint64_t len, uint64_t *off)
 {
@@ -133,11 +199,17 @@ static uint8_t io_status(struct virtio_blk *blk, const char *what, int ret)
 	return VIRTIO_BLK_S_IOERR;
 }
 
-static void blk_read(struct virtio_blk *blk, uint64_t sector, uint32_t rlen, uint32_t dlen,
-		     struct blk_req_result *res)
+/* Checks a read and starts it (blk->rw); the data moves in blk_rw_step(). */
+/* fdatasync for a FLUSH or a write-through write, charged to the wake-up's budget. */
+static uint8_t blk_sync(struct virtio_blk *blk, uint64_t *spent)
+{
+	*spent += BLK_SYNC_COST;
+	return io_status(blk, "fdatasync", disk_image_flush(&blk->img));
+}
+
+static void blk_read(struct virtio_blk *blk, uint64_t sector, uint32_t rlen, uint32_t dlen)
 {
 	uint64_t off;
-	int n;
 
 	if (rlen != BLK_HDR_BYTES || dlen == 0 || dlen % DISK_SECTOR_SIZE) {
 		log_guest_error(blk->log, &blk->rl,
@@ -151,18 +223,16 @@ static void blk_read(struct virtio_blk *blk, uint64_t sector, uint32_t rlen, uin
 				(unsigned long long)sector);
 		return;
 	}
-	n = chain_iov(blk, true, 0, dlen);
-	res->status = io_status(blk, "read", disk_image_preadv(&blk->img, blk->iov, n, off));
-	if (res->status == VIRTIO_BLK_S_OK)
-		res->written += dlen;
+	if (!segments_ok(blk, true, 0, dlen))
+		return;
+	blk->rw = (struct blk_rw){true, false, off, 0, dlen, dlen};
 }
 
-static void blk_write(struct virtio_blk *blk, uint64_t sector, uint32_t rlen, uint32_t dlen,
-		      struct blk_req_result *res)
+/* Checks a write and starts it (blk->rw); the data moves in blk_rw_step(). */
+static void blk_write(struct virtio_blk *blk, uint64_t sector, uint32_t rlen, uint32_t dlen)
 {
 	uint32_t len = rlen - BLK_HDR_BYTES;
 	uint64_t off;
-	int n;
 
 	if (blk->img.read_only)
 		return; /* IOERR, and the fd is O_RDONLY anyway */
@@ -178,10 +248,47 @@ static void blk_write(struct virtio_blk *blk, uint64_t sector, uint32_t rlen, ui
 				(unsigned long long)sector);
 		return;
 	}
-	n = chain_iov(blk, false, BLK_HDR_BYTES, len);
-	res->status = io_status(blk, "write", disk_image_pwritev(&blk->img, blk->iov, n, off));
-	if (res->status == VIRTIO_BLK_S_OK && blk->write_through)
-		res->status = io_status(blk, "fdatasync", disk_image_flush(&blk->img));
+	if (!segments_ok(blk, false, BLK_HDR_BYTES, len))
+		return;
+	blk->rw = (struct blk_rw){true, true, off, BLK_HDR_BYTES, len, len};
+}
+
+/*
+ * Moves the active read/write's data, a chunk at a time, while *spent is
+ * under the byte budget.  Returns true when the request is complete
+ * (blk->res final), false when it must continue on a later wake-up.
+ */
+static bool blk_rw_step(struct virtio_blk *blk, uint64_t *spent)
+{
+	struct blk_rw *rw = &blk->rw;
+
+	while (rw->left) {
+		uint32_t chunk = rw->left < BLK_CHUNK_BYTES ? rw->left : BLK_CHUNK_BYTES;
+		int n, ret;
+
+		if (*spent >= BLK_BUDGET_BYTES)
+			return false;
+		n = chain_iov(blk, !rw->write, rw->skip, chunk);
+		ret = rw->write ? disk_image_pwritev(&blk->img, blk->iov, n, rw->off)
+				: disk_image_preadv(&blk->img, blk->iov, n, rw->off);
+		*spent += chunk;
+		if (ret < 0) {
+			/* IOERR; a read's used length stays 1 (the status byte). */
+			blk->res.status = io_status(blk, rw->write ? "write" : "read", ret);
+			rw->active = false;
+			return true;
+		}
+		rw->off += chunk;
+		rw->skip += chunk;
+		rw->left -= chunk;
+	}
+	rw->active = false;
+	blk->res.status = VIRTIO_BLK_S_OK;
+	if (!rw->write)
+		blk->res.written += rw->len;
+	else if (blk->write_through)
+		blk->res.status = blk_sync(blk, spent);
+	return true;
 }
 
 static void blk_get_id(struct virtio_blk *blk, uint32_t dlen, struct blk_req_result *res)
@@ -203,7 +310,7 @@ static void blk_get_id(struct virtio_blk *blk, uint32_t dlen, struct blk_req_res
 
 /* DISCARD and WRITE_ZEROES (§5.2.6): an array of {sector, num_sectors, flags} segments. */
 static void blk_discard_write_zeroes(struct virtio_blk *blk, uint32_t type, uint32_t rlen,
-				     struct blk_req_result *res)
+				     struct blk_req_result *res, uint64_t *spent)
 {
 	bool wz = type == VIRTIO_BLK_T_WRITE_ZEROES;
 	unsigned feature = wz ? VIRTIO_BLK_F_WRITE_ZEROES : VIRTIO_BLK_F_DISCARD;
@@ -254,26 +361,32 @@ static void blk_discard_write_zeroes(struct virtio_blk *blk, uint32_t type, uint
 		int ret = wz ? disk_image_write_zeroes(&blk->img, off, bytes, unmap)
 			     : disk_image_discard(&blk->img, off, bytes);
 
+		/* Zeroes may be written for real (the fallback); a hole punch is cheap. */
+		if (wz)
+			*spent += bytes;
+
 		res->status = io_status(blk, wz ? "write-zeroes" : "discard", ret);
 		if (res->status != VIRTIO_BLK_S_OK)
 			return;
 	}
 	if (wz && blk->write_through)
-		res->status = io_status(blk, "fdatasync", disk_image_flush(&blk->img));
+		res->status = blk_sync(blk, spent);
 }
 
 /*
- * Serves blk->chain.  Returns false if the chain has no status byte: the
- * request cannot be completed and the device needs a reset.
+ * Starts blk->chain: checks it and serves it, except the data of a read or
+ * write, which blk_rw_step() moves (blk->rw.active).  Returns false if the
+ * chain has no status byte: the request cannot be completed and the device
+ * needs a reset.
  */
-static bool blk_handle_chain(struct virtio_blk *blk, struct blk_req_result *res)
+static bool blk_start(struct virtio_blk *blk, uint64_t *spent)
 {
 	const struct virtq_chain *c = &blk->chain;
 	const struct virtq_buf *last = c->nbufs ? &c->bufs[c->nbufs - 1] : NULL;
+	struct blk_req_result *res = &blk->res;
 	struct virtio_blk_outhdr hdr;
 	uint32_t type, dlen;
 	uint64_t sector;
-	uint8_t *status;
 
 	/* §5.2.6: the status byte is the last byte of the chain, device-writable. */
 	if (!last || !last->device_writable || last->len == 0) {
@@ -281,7 +394,7 @@ static bool blk_handle_chain(struct virtio_blk *blk, struct blk_req_result *res)
 				"virtio-blk: request without a writable status byte at its end");
 		return false;
 	}
-	status = (uint8_t *)last->host + last->len - 1;
+	blk->status = (uint8_t *)last->host + last->len - 1;
 	dlen = c->writable_len - 1; /* writable bytes before the status */
 	res->status = VIRTIO_BLK_S_IOERR;
 	res->written = 1;
@@ -289,7 +402,7 @@ static bool blk_handle_chain(struct virtio_blk *blk, struct blk_req_result *res)
 	if (c->readable_len < BLK_HDR_BYTES) {
 		log_guest_error(blk->log, &blk->rl, "virtio-blk: request header of %u bytes",
 				c->readable_len);
-		goto out;
+		return true;
 	}
 	virtq_chain_read(c, 0, &hdr, sizeof(hdr));
 	type = le32toh(hdr.type);
@@ -297,87 +410,124 @@ static bool blk_handle_chain(struct virtio_blk *blk, struct blk_req_result *res)
 
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
-		blk_read(blk, sector, c->readable_len, dlen, res);
+		blk_read(blk, sector, c->readable_len, dlen);
 		break;
 	case VIRTIO_BLK_T_OUT:
-		blk_write(blk, sector, c->readable_len, dlen, res);
+		blk_write(blk, sector, c->readable_len, dlen);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		if (blk->cache == MVM_DISK_CACHE_UNSAFE)
 			res->status = VIRTIO_BLK_S_OK;
 		else
-			res->status = io_status(blk, "fdatasync", disk_image_flush(&blk->img));
+			res->status = blk_sync(blk, spent);
 		break;
 	case VIRTIO_BLK_T_GET_ID:
 		blk_get_id(blk, dlen, res);
 		break;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES:
-		blk_discard_write_zeroes(blk, type, c->readable_len, res);
+		blk_discard_write_zeroes(blk, type, c->readable_len, res, spent);
 		break;
 	default:
 		res->status = VIRTIO_BLK_S_UNSUPP;
 		break;
 	}
-out:
-	*status = res->status;
 	return true;
+}
+
+/*
+ * One wake-up's worth of requests (lock held, device active): serves until
+ * the ring is empty or the budget is spent.  Returns true if work is left.
+ */
+static bool blk_serve(struct virtio_blk *blk, bool *notify, bool *needs_reset)
+{
+	struct virtq *vq = blk->vq;
+	const char *why = NULL;
+	bool pushed = false, more = false;
+	unsigned nreq = 0;
+	uint64_t spent = 0;
+	int ret;
+
+	for (;;) {
+		if (!blk->rw.active) {
+			if (nreq == BLK_BUDGET_REQUESTS || spent >= BLK_BUDGET_BYTES) {
+				more = true;
+				break;
+			}
+			ret = virtq_pop(vq, &blk->chain, &why);
+			if (ret < 0) {
+				log_guest_error(blk->log, &blk->rl,
+						"virtio-blk: bad descriptor chain: %s",
+						why ? why : "invalid");
+				*needs_reset = true;
+				break;
+			}
+			/*
+			 * Empty.  With EVENT_IDX, virtq_pop() has already
+			 * published avail_event and looked again (§2.7.10), so
+			 * no kick is lost.  A wake-up that stopped early
+			 * published nothing; its reschedule stands in for the
+			 * driver's kick.
+			 */
+			if (ret == 0)
+				break;
+			nreq++;
+			if (!blk_start(blk, &spent)) {
+				*needs_reset = true;
+				break;
+			}
+		}
+		if (blk->rw.active && !blk_rw_step(blk, &spent)) {
+			more = true;
+			break;
+		}
+		*blk->status = blk->res.status;
+		virtq_push(vq, blk->chain.head, blk->res.written);
+		pushed = true;
+	}
+	if (*needs_reset) {
+		blk->broken = true;
+		more = false;
+	}
+	if (pushed)
+		*notify = virtq_needs_interrupt(vq);
+	return more;
 }
 
 static void blk_queue_notify(void *dev, unsigned q)
 {
 	struct virtio_blk *blk = dev;
 	struct virtio_transport *t;
-	bool pushed = false, notify = false, needs_reset = false;
-	const char *why = NULL;
-	struct virtq *vq;
-	int ret;
+	bool more;
 
-	pthread_mutex_lock(&blk->lock);
-	t = blk->t;
-	vq = blk->vq;
-	if (!vq || blk->broken) {
-		pthread_mutex_unlock(&blk->lock);
-		return;
-	}
 	if (q != 0) {
+		pthread_mutex_lock(&blk->lock);
 		log_guest_error(blk->log, &blk->rl, "virtio-blk: notify of queue %u", q);
 		pthread_mutex_unlock(&blk->lock);
 		return;
 	}
-	for (;;) {
-		struct blk_req_result res;
+	/*
+	 * The transport serialises this with reset (its ops mutex), so t stays
+	 * valid for the whole call.  Without an event loop to come back to,
+	 * the work left is finished here, one budget (and interrupt) at a time.
+	 */
+	do {
+		bool notify = false, needs_reset = false;
 
-		ret = virtq_pop(vq, &blk->chain, &why);
-		if (ret < 0) {
-			log_guest_error(blk->log, &blk->rl, "virtio-blk: bad descriptor chain: %s",
-					why ? why : "invalid");
-			needs_reset = true;
-			break;
+		pthread_mutex_lock(&blk->lock);
+		t = blk->t;
+		if (!blk->vq || blk->broken) {
+			pthread_mutex_unlock(&blk->lock);
+			return;
 		}
-		/*
-		 * Empty.  With EVENT_IDX, virtq_pop() has already published
-		 * avail_event and looked again (§2.7.10), so no kick is lost.
-		 */
-		if (ret == 0)
-			break;
-		if (!blk_handle_chain(blk, &res)) {
-			needs_reset = true;
-			break;
-		}
-		virtq_push(vq, blk->chain.head, res.written);
-		pushed = true;
-	}
-	if (needs_reset)
-		blk->broken = true;
-	if (pushed)
-		notify = virtq_needs_interrupt(vq);
-	pthread_mutex_unlock(&blk->lock);
+		more = blk_serve(blk, &notify, &needs_reset);
+		pthread_mutex_unlock(&blk->lock);
 
-	if (needs_reset)
-		virtio_set_needs_reset(t);
-	if (notify)
-		virtio_notify_used(t, 0);
+		if (needs_reset)
+			virtio_set_needs_reset(t);
+		if (notify)
+			virtio_notify_used(t, 0);
+	} while (more && virtio_queue_reschedule(t, 0) < 0);
 }
 
 static void blk_config_read(void *dev, uint32_t offset, void *data, uint32_t len)
@@ -411,6 +561,7 @@ static int blk_activate(void *dev, struct virtio_transport *t, uint64_t driver_f
 	blk->write_through =
 	    !negotiated(blk, VIRTIO_BLK_F_FLUSH) && blk->cache != MVM_DISK_CACHE_UNSAFE;
 	blk->broken = false;
+	blk->rw.active = false;
 	pthread_mutex_unlock(&blk->lock);
 	return 0;
 }
@@ -425,6 +576,7 @@ static void blk_reset(void *dev)
 	blk->vq = NULL;
 	blk->driver_features = 0;
 	blk->broken = false;
+	blk->rw.active = false; /* a request in progress is dropped with the ring */
 	pthread_mutex_unlock(&blk->lock);
 }
 

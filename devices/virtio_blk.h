@@ -10,6 +10,14 @@
 
 struct virtio_blk;
 
+/*
+ * Work per wake-up of the request queue: at most this many new requests and
+ * about this many data bytes (a larger read or write continues on the next
+ * wake-up); then the device yields to the event loop and re-arms itself.
+ */
+#define VIRTIO_BLK_BUDGET_REQUESTS 32u
+#define VIRTIO_BLK_BUDGET_BYTES	   (4u << 20)
+
 extern const struct virtio_device_ops virtio_blk_ops;
 
 /*

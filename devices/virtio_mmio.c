@@ -741,6 +741,24 @@ void virtio_config_changed(struct virtio_transport *t)
 	state_unlock(t);
 }
 
+/*
+ * notify_fd[] is immutable after create, so no lock: an eventfd write is
+ * exactly what KVM does for the driver's QueueNotify, and the loop then
+ * goes through dispatch_notify() with all its checks (ops_lock, DRIVER_OK,
+ * NEEDS_RESET).  Several writes before the loop reads coalesce into one call.
+ */
+int virtio_queue_reschedule(struct virtio_transport *t, unsigned q)
+{
+	uint64_t one = 1;
+
+	if (q >= VIRTIO_MAX_QUEUES || t->notify_fd[q] < 0)
+		return -ENOENT;
+	/* EAGAIN only if the counter is near 2^64: a call is pending anyway. */
+	if (write(t->notify_fd[q], &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
 /* ---- Create / destroy ---- */
 
 static void remove_notify_fds(struct virtio_transport *t)

@@ -6,8 +6,11 @@
  * Every frame carries the 12-byte VERSION_1 header (§5.1.6, struct
  * virtio_net_hdr_mrg_rxbuf) both ways.
  *
- * TX (§5.1.6.2): a notify drains the whole avail ring, one backend send per
- * chain, one interrupt at the end.  A chain shorter than the header, with no
+ * TX (§5.1.6.2): a wake-up serves at most VIRTIO_NET_TX_BUDGET chains, one
+ * backend send each, one interrupt at the end; with chains left it re-arms
+ * the queue's notification and returns, so the loop stays responsive
+ * however fast the guest refills the ring (the TAP RX path has the same
+ * kind of budget).  A chain shorter than the header, with no
  * frame after it, or with a frame above NET_MAX_FRAME is dropped with a
  * rate-limited warning and still returned to the guest; a chain virtq_pop()
  * refuses puts the device in DEVICE_NEEDS_RESET.
@@ -349,26 +352,27 @@ static void tx_one(struct virtio_net *net)
 	net->tx_bytes += len - NET_VNET_HDR_LEN;
 }
 
-static void net_tx_notify(struct virtio_net *net)
+/*
+ * One wake-up's worth of TX (tx_lock held, device active): until the ring
+ * is empty or the budget is spent.  Returns true if chains may be left.
+ */
+static bool tx_serve(struct virtio_net *net, bool *notify, bool *needs_reset)
 {
-	struct virtio_transport *t;
-	bool pushed = false, notify = false, needs_reset = false;
 	const char *why = NULL;
+	bool pushed = false, more = false;
 	int ret;
 
-	pthread_mutex_lock(&net->tx_lock);
-	t = net->t;
-	if (!net->txq || net->tx_broken) {
-		pthread_mutex_unlock(&net->tx_lock);
-		return;
-	}
-	for (;;) {
+	for (unsigned n = 0;; n++) {
+		if (n == VIRTIO_NET_TX_BUDGET) {
+			more = true;
+			break;
+		}
 		ret = virtq_pop(net->txq, &net->tx_chain, &why);
 		if (ret < 0) {
 			log_guest_error(net->log, &net->tx_rl,
 					"virtio-net: bad TX descriptor chain: %s",
 					why ? why : "invalid");
-			needs_reset = true;
+			*needs_reset = true;
 			break;
 		}
 		if (ret == 0)
@@ -377,16 +381,39 @@ static void net_tx_notify(struct virtio_net *net)
 		virtq_push(net->txq, net->tx_chain.head, 0);
 		pushed = true;
 	}
-	if (needs_reset)
+	if (*needs_reset)
 		net->tx_broken = true;
 	if (pushed)
-		notify = virtq_needs_interrupt(net->txq);
-	pthread_mutex_unlock(&net->tx_lock);
+		*notify = virtq_needs_interrupt(net->txq);
+	return more;
+}
 
-	if (needs_reset)
-		virtio_set_needs_reset(t);
-	if (notify)
-		virtio_notify_used(t, TXQ);
+static void net_tx_notify(struct virtio_net *net)
+{
+	struct virtio_transport *t;
+	bool more;
+
+	/*
+	 * Under the transport's ops mutex: t stays valid.  Without an event
+	 * loop to come back to, the rest is served here, budget by budget.
+	 */
+	do {
+		bool notify = false, needs_reset = false;
+
+		pthread_mutex_lock(&net->tx_lock);
+		t = net->t;
+		if (!net->txq || net->tx_broken) {
+			pthread_mutex_unlock(&net->tx_lock);
+			return;
+		}
+		more = tx_serve(net, &notify, &needs_reset);
+		pthread_mutex_unlock(&net->tx_lock);
+
+		if (needs_reset)
+			virtio_set_needs_reset(t);
+		if (notify)
+			virtio_notify_used(t, TXQ);
+	} while (more && virtio_queue_reschedule(t, TXQ) < 0);
 }
 
 /* ---- virtio_device_ops ---- */

@@ -20,6 +20,9 @@
 
 struct virtio_net;
 
+/* TX chains served per wake-up before the device yields to the event loop and re-arms. */
+#define VIRTIO_NET_TX_BUDGET 64u
+
 /*
  * What minivmm passes in; filled from --net / [netN] by the lead.  (Not
  * called virtio_net_config: that is the config-space struct of

@@ -177,20 +177,28 @@ static ssize_t fill_chain(struct virtio_rng *rng, uint32_t len)
 }
 
 /*
- * Serves chains until the ring is empty, the bucket is dry or the source
- * has nothing yet.  Lock held, device active and not broken.  Sets
- * *notify if the driver must be interrupted, *needs_reset on a bad ring.
+ * Serves chains until the ring is empty, the bucket is dry, the source
+ * has nothing yet or the wake-up's budget (VIRTIO_RNG_BUDGET_*) is spent.
+ * Lock held, device active and not broken.  Sets *notify if the driver
+ * must be interrupted, *needs_reset on a bad ring.  Returns true if the
+ * budget ran out with chains possibly left: the caller re-arms.
  */
-static void rng_serve(struct virtio_rng *rng, bool *notify, bool *needs_reset)
+static bool rng_serve(struct virtio_rng *rng, bool *notify, bool *needs_reset)
 {
 	struct virtq *vq = rng->vq;
 	const char *why = NULL;
-	bool pushed = false;
+	bool pushed = false, more = false;
+	uint64_t spent = 0;
 
-	for (;;) {
+	for (unsigned nreq = 0;; nreq++) {
 		uint32_t len;
 		ssize_t got;
 		int ret;
+
+		if (nreq == VIRTIO_RNG_BUDGET_REQUESTS || spent >= VIRTIO_RNG_BUDGET_BYTES) {
+			more = true;
+			break;
+		}
 
 		if (rng->bytes_per_sec) {
 			bucket_refill(rng);
@@ -252,28 +260,45 @@ static void rng_serve(struct virtio_rng *rng, bool *notify, bool *needs_reset)
 		virtq_push(vq, rng->chain.head, (uint32_t)got);
 		rng->stats.requests++;
 		rng->stats.bytes += (uint64_t)got;
+		spent += (uint64_t)got;
 		pushed = true;
 	}
 	if (*needs_reset)
 		rng->broken = true;
 	if (pushed)
 		*notify = virtq_needs_interrupt(vq);
+	return more;
 }
 
-/* Serves under the lock, then calls the transport without it. */
+/*
+ * Lock held on entry, released on return.  Serves under the lock, then
+ * calls the transport without it.  A spent budget re-arms the queue's
+ * notification; without one (no event loop) the rest is served here.
+ */
 static void rng_kick(struct virtio_rng *rng)
 {
-	bool notify = false, needs_reset = false;
-	struct virtio_transport *t = rng->t;
+	for (;;) {
+		bool notify = false, needs_reset = false, more = false;
+		struct virtio_transport *t = rng->t;
 
-	if (rng->vq && !rng->broken)
-		rng_serve(rng, &notify, &needs_reset);
-	pthread_mutex_unlock(&rng->lock);
+		if (rng->vq && !rng->broken)
+			more = rng_serve(rng, &notify, &needs_reset);
+		pthread_mutex_unlock(&rng->lock);
 
-	if (needs_reset)
-		virtio_set_needs_reset(t);
-	if (notify)
-		virtio_notify_used(t, 0);
+		if (needs_reset)
+			virtio_set_needs_reset(t);
+		if (notify)
+			virtio_notify_used(t, 0);
+		/*
+		 * `more` means the device was active, so t is set; the
+		 * transport outlives every loop callback, and a reset racing
+		 * the timer path only turns this kick into one that
+		 * dispatch_notify() drops.
+		 */
+		if (!more || virtio_queue_reschedule(t, 0) == 0)
+			return;
+		pthread_mutex_lock(&rng->lock);
+	}
 }
 
 static void rng_timer_cb(struct ev_loop *loop, int fd, uint32_t events, void *opaque)

@@ -39,6 +39,13 @@
 
 /* At most this many bytes per request, so one chain cannot hold the event loop for long. */
 #define VIRTIO_RNG_MAX_REQUEST_BYTES (64u * 1024)
+/*
+ * Per wake-up of the queue: at most this many requests or bytes, then the
+ * device re-arms its notification and yields to the event loop (a guest
+ * refilling its ring as fast as it can must not keep the loop to itself).
+ */
+#define VIRTIO_RNG_BUDGET_REQUESTS 64u
+#define VIRTIO_RNG_BUDGET_BYTES	   (256u * 1024)
 
 struct virtio_rng;
 

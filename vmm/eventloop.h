@@ -27,7 +27,13 @@ int ev_del(struct ev_loop *loop, int fd);
 /* Runs callbacks until ev_stop(); returns 0, or -errno if epoll fails. */
 int ev_run(struct ev_loop *loop);
 
-/* Makes ev_run() return after the current iteration.  Async-signal-safe. */
+/*
+ * Makes ev_run() return before it runs another callback: the flag is
+ * checked between every two callbacks (timers are callbacks too), so a stop
+ * waits at most for the callback running now.  That is why a callback must
+ * do a bounded amount of work and re-arm itself for the rest (devices:
+ * virtio_queue_reschedule()).  Async-signal-safe.
+ */
 void ev_stop(struct ev_loop *loop);
 
 /* Creates a one-shot CLOCK_MONOTONIC timerfd firing after `ms` and adds it. */

@@ -11,6 +11,8 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@
 static struct virtio_test_driver drv;
 static char path[64];
 static struct virtio_blk *blk;
+static struct ev_loop *loop; /* the "budget" cases: notifications arrive through the loop */
 
 /* ---- Image ---- */
 
@@ -97,6 +100,36 @@ static void teardown(void)
 	virtio_blk_destroy(blk);
 	unlink(path);
 	vtd_fini(&drv);
+}
+
+static void setup_loop(void)
+{
+	setup();
+	ck_assert_int_eq(ev_loop_create(&loop), 0);
+}
+
+static void teardown_loop(void)
+{
+	teardown();
+	ev_loop_destroy(loop);
+	loop = NULL;
+}
+
+/*
+ * A device whose queue notifications come through the event loop (as with
+ * KVM ioeventfds), on an image of `image_bytes` (sparse past the pattern)
+ * and queues of `qsize`.
+ */
+static void start_device_loop(enum mvm_disk_cache cache, uint64_t image_bytes, unsigned qsize)
+{
+	struct mvm_disk_config disk = {path, false, NULL, cache};
+	struct vmm_err err = {{0}};
+
+	ck_assert_int_eq(truncate(path, (off_t)image_bytes), 0);
+	ck_assert_int_eq(virtio_blk_create(&blk, &disk, loop, drv.log, &err), 0);
+	vtd_attach_ioeventfd(&drv, virtio_blk_device_ops(blk), blk, loop);
+	drv.qsize = qsize;
+	vtd_driver_init(&drv, 0);
 }
 
 /* ---- Requests ---- */
@@ -599,6 +632,324 @@ START_TEST(busy_image_fails_create)
 }
 END_TEST
 
+/* ---- Budgets and advertised limits (issue 10, defect 2) ---- */
+
+static uint64_t now_ms(void)
+{
+	return clock_ns() / 1000000; /* CLOCK_MONOTONIC */
+}
+
+/* A read of `nseg` segments, all over the same guest buffer `data`, at `sector`. */
+static void add_read(struct vtd_buf hdr, struct vtd_buf data, unsigned nseg, struct vtd_buf status)
+{
+	struct vtd_buf bufs[VIRTQ_MAX_SIZE];
+
+	ck_assert_uint_le(nseg + 2, VIRTQ_MAX_SIZE);
+	bufs[0] = hdr;
+	for (unsigned i = 0; i < nseg; i++)
+		bufs[1 + i] = data;
+	bufs[1 + nseg] = status;
+	vtd_add_chain(&drv, REQUEST_Q, bufs, nseg + 2);
+}
+
+START_TEST(budget_caps_requests_per_wakeup)
+{
+	struct vtd_buf bufs[2];
+	const unsigned n = 100;
+
+	/* cache=unsafe: a flush is free, so only the request count limits a wake-up. */
+	start_device_loop(MVM_DISK_CACHE_UNSAFE, DISK_BYTES, VIRTQ_MAX_SIZE);
+	bufs[0] = header(VIRTIO_BLK_T_FLUSH, 0);
+	bufs[1] = status_buf();
+	for (unsigned i = 0; i < n; i++)
+		vtd_add_chain(&drv, REQUEST_Q, bufs, 2);
+	/* One QueueNotify is one wake-up: one budget, then the device re-armed itself. */
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), VIRTIO_BLK_BUDGET_REQUESTS);
+	ck_assert(vtd_kick_pending(&drv, REQUEST_Q));
+	ck_assert_uint_eq(drv.irq_pulses, 1); /* what it completed is not held back */
+	/* The rest is served from the loop although the guest never kicks again. */
+	vtd_run_loop_ms(loop, 100);
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), n);
+	ck_assert_uint_eq(*vtd_host(&drv, bufs[1]), VIRTIO_BLK_S_OK);
+	ck_assert(!vtd_kick_pending(&drv, REQUEST_Q));
+}
+END_TEST
+
+START_TEST(budget_counts_syncs)
+{
+	struct vtd_buf bufs[2];
+
+	/* cache=writeback: each FLUSH is an fdatasync, charged as 1 MiB of the 4 MiB budget. */
+	start_device_loop(MVM_DISK_CACHE_WRITEBACK, DISK_BYTES, 32);
+	bufs[0] = header(VIRTIO_BLK_T_FLUSH, 0);
+	bufs[1] = status_buf();
+	for (unsigned i = 0; i < 10; i++)
+		vtd_add_chain(&drv, REQUEST_Q, bufs, 2);
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), 4);
+	ck_assert_uint_eq(vtd_serve_rearmed(&drv, REQUEST_Q), 2);
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), 10);
+	ck_assert_uint_eq(*vtd_host(&drv, bufs[1]), VIRTIO_BLK_S_OK);
+}
+END_TEST
+
+START_TEST(budget_caps_bytes_and_splits_big_requests)
+{
+	struct vtd_buf hdr, data, st;
+	uint8_t marker[512], want[512];
+
+	start_device_loop(MVM_DISK_CACHE_WRITEBACK, 16u << 20, 32);
+	for (unsigned i = 0; i < sizeof(marker); i++)
+		marker[i] = (uint8_t)(0xa5 ^ i);
+	{
+		int fd = open(path, O_WRONLY);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(pwrite(fd, marker, sizeof(marker), 9 << 20), sizeof(marker));
+		close(fd);
+	}
+	hdr = header(VIRTIO_BLK_T_IN, 0);
+	data = vtd_alloc(&drv, 1u << 20, true);
+	st = status_buf();
+
+	/* Six 1 MiB reads: the 4 MiB budget takes four per wake-up. */
+	for (unsigned i = 0; i < 6; i++)
+		add_read(hdr, data, 1, st);
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), VIRTIO_BLK_BUDGET_BYTES >> 20);
+	ck_assert_uint_eq(vtd_serve_rearmed(&drv, REQUEST_Q), 1);
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), 6);
+	for (unsigned i = 0; i < 6; i++)
+		ck_assert_uint_eq(vtd_take_used(&drv, REQUEST_Q, NULL), (1u << 20) + 1);
+
+	/*
+	 * One 10 MiB read (ten 1 MiB segments over one buffer): no wake-up
+	 * moves more than the budget, so it completes on the third.
+	 */
+	add_read(hdr, data, 10, st);
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), 0);
+	ck_assert_uint_eq(vtd_serve_rearmed(&drv, REQUEST_Q), 2);
+	ck_assert_uint_eq(vtd_take_used(&drv, REQUEST_Q, NULL), (10u << 20) + 1);
+	ck_assert_uint_eq(*vtd_host(&drv, st), VIRTIO_BLK_S_OK);
+	/* The last segment holds the image's tenth MiB. */
+	memcpy(want, marker, sizeof(want));
+	ck_assert_mem_eq(vtd_host(&drv, data), want, sizeof(want));
+	ck_assert(vtd_guard_intact(&drv, data));
+}
+END_TEST
+
+START_TEST(reset_drops_a_request_in_progress)
+{
+	struct vtd_buf hdr, data, st, small;
+
+	start_device_loop(MVM_DISK_CACHE_WRITEBACK, 16u << 20, 32);
+	hdr = header(VIRTIO_BLK_T_IN, 0);
+	data = vtd_alloc(&drv, 1u << 20, true);
+	st = status_buf();
+	add_read(hdr, data, 10, st);
+	vtd_notify(&drv, REQUEST_Q); /* 4 of 10 MiB moved */
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), 0);
+	/* The driver resets and starts over: the old request must not come back. */
+	vtd_write32(&drv, VIRTIO_MMIO_STATUS, 0);
+	vtd_driver_init(&drv, 0);
+	small = vtd_alloc(&drv, 512, true);
+	add_read(hdr, small, 1, st);
+	vtd_notify(&drv, REQUEST_Q);
+	vtd_serve_rearmed(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), 1);
+	ck_assert_uint_eq(vtd_take_used(&drv, REQUEST_Q, NULL), 513);
+	ck_assert(!vtd_needs_reset(&drv));
+}
+END_TEST
+
+START_TEST(segment_above_size_max_is_ioerr_without_io)
+{
+	uint64_t before;
+	struct vtd_buf big, ok;
+
+	start_device_loop(MVM_DISK_CACHE_WRITEBACK, 4u << 20, VTD_QSIZE);
+	before = file_checksum();
+	/* A write whose one segment is 512 bytes over size_max: nothing reaches the image. */
+	big = vtd_alloc(&drv, (1u << 20) + 512, false);
+	memset(vtd_host(&drv, big), 0x77, big.len);
+	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_OUT, 0, big, 1), VIRTIO_BLK_S_IOERR);
+	ck_assert_uint_eq(file_checksum(), before);
+	/* A read segment one page over: the guest buffer is not written either. */
+	big = vtd_alloc(&drv, (1u << 20) + 4096, true);
+	memset(vtd_host(&drv, big), 0xcc, big.len);
+	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, 0, big, 1), VIRTIO_BLK_S_IOERR);
+	for (uint32_t i = 0; i < big.len; i += 4096)
+		ck_assert_uint_eq(vtd_host(&drv, big)[i], 0xcc);
+	/* Exactly size_max is fine. */
+	ok = vtd_alloc(&drv, 1u << 20, true);
+	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, 0, ok, (1u << 20) + 1), VIRTIO_BLK_S_OK);
+	ck_assert(!vtd_needs_reset(&drv));
+}
+END_TEST
+
+/*
+ * A write of `nseg` 512-byte data segments; with `merged`, the first shares
+ * its descriptor with the header (message framing, §2.6.4), so the chain
+ * carries nseg data segments in nseg + 1 descriptors.
+ */
+static uint8_t segmented_write(unsigned nseg, bool merged)
+{
+	static struct vtd_buf bufs[VIRTQ_MAX_SIZE + 1];
+	struct virtio_blk_outhdr h = {.type = VIRTIO_BLK_T_OUT, .sector = 0};
+	struct vtd_buf data = vtd_alloc(&drv, 512, false), first, st = status_buf();
+	unsigned n = 0;
+
+	memset(vtd_host(&drv, data), 0x42, 512);
+	if (merged) {
+		first = vtd_alloc(&drv, sizeof(h) + 512, false);
+		memset(vtd_host(&drv, first), 0x42, first.len);
+		memcpy(vtd_host(&drv, first), &h, sizeof(h));
+		bufs[n++] = first;
+		nseg--;
+	} else {
+		bufs[n++] = header(VIRTIO_BLK_T_OUT, 0);
+	}
+	for (unsigned i = 0; i < nseg; i++)
+		bufs[n++] = data;
+	bufs[n++] = st;
+	ck_assert_uint_le(n, VIRTQ_MAX_SIZE);
+	vtd_add_chain(&drv, REQUEST_Q, bufs, n);
+	vtd_notify(&drv, REQUEST_Q);
+	vtd_take_used(&drv, REQUEST_Q, NULL);
+	return *vtd_host(&drv, st);
+}
+
+START_TEST(more_segments_than_seg_max_is_ioerr_without_io)
+{
+	uint64_t before;
+
+	start_device_loop(MVM_DISK_CACHE_WRITEBACK, DISK_BYTES, VIRTQ_MAX_SIZE);
+	ck_assert_uint_eq(cfg_r32(offsetof(struct virtio_blk_config, seg_max)), VIRTQ_MAX_SIZE - 2);
+	before = file_checksum();
+	/* seg_max + 1 data segments (header merged into the first): refused, image untouched. */
+	ck_assert_uint_eq(segmented_write(VIRTQ_MAX_SIZE - 1, true), VIRTIO_BLK_S_IOERR);
+	ck_assert_uint_eq(file_checksum(), before);
+	ck_assert(!vtd_needs_reset(&drv));
+	/* Exactly seg_max, as Linux sends at most: served. */
+	ck_assert_uint_eq(segmented_write(VIRTQ_MAX_SIZE - 2, false), VIRTIO_BLK_S_OK);
+	ck_assert_uint_ne(file_checksum(), before);
+}
+END_TEST
+
+/*
+ * A hostile driver on its own thread: keeps the ring full of 16 MiB reads
+ * (16 segments of 1 MiB over one buffer), putting each completed one back
+ * at once and kicking, for up to REFILL_MS.  Before budgets one wake-up
+ * drained the ring for as long as this went on, and neither ev_stop() nor
+ * a timer got a look in.  The ring holds ~200 MiB of work, so the refiller
+ * may be descheduled for tens of ms on a busy machine without the ring
+ * running dry (which would have let the old code see the stop too).
+ */
+#define REFILL_MS   3000u
+#define REFILL_SEGS 16u
+
+struct refiller {
+	pthread_t thread;
+	atomic_bool stop;
+	struct vtd_buf bufs[REFILL_SEGS + 2];
+	unsigned inflight;
+};
+
+static void *refill_main(void *arg)
+{
+	struct refiller *r = arg;
+	uint64_t end = now_ms() + REFILL_MS;
+
+	for (unsigned i = 0; i < r->inflight; i++)
+		vtd_add_chain(&drv, REQUEST_Q, r->bufs, REFILL_SEGS + 2);
+	vtd_kick(&drv, REQUEST_Q);
+	while (!atomic_load(&r->stop) && now_ms() < end) {
+		if (!vtd_used_pending(&drv, REQUEST_Q)) {
+			sched_yield();
+			continue;
+		}
+		vtd_take_used(&drv, REQUEST_Q, NULL);
+		vtd_add_chain(&drv, REQUEST_Q, r->bufs, REFILL_SEGS + 2);
+		vtd_kick(&drv, REQUEST_Q);
+	}
+	return NULL;
+}
+
+static void refiller_start(struct refiller *r)
+{
+	struct vtd_buf data;
+
+	start_device_loop(MVM_DISK_CACHE_WRITEBACK, 16u << 20, VIRTQ_MAX_SIZE);
+	data = vtd_alloc(&drv, 1u << 20, true);
+	r->bufs[0] = header(VIRTIO_BLK_T_IN, 0);
+	for (unsigned i = 0; i < REFILL_SEGS; i++)
+		r->bufs[1 + i] = data;
+	r->bufs[REFILL_SEGS + 1] = status_buf();
+	/* A re-added chain only reuses the descriptors of the one just completed. */
+	r->inflight = VIRTQ_MAX_SIZE / (REFILL_SEGS + 2);
+	atomic_store(&r->stop, false);
+	ck_assert_int_eq(pthread_create(&r->thread, NULL, refill_main, r), 0);
+}
+
+static void refiller_stop(struct refiller *r)
+{
+	atomic_store(&r->stop, true);
+	pthread_join(r->thread, NULL);
+}
+
+struct stopper {
+	pthread_t thread;
+	uint64_t at_ms; /* when ev_stop() was called */
+};
+
+static void *stop_main(void *arg)
+{
+	struct stopper *s = arg;
+
+	usleep(100 * 1000);
+	s->at_ms = now_ms();
+	ev_stop(loop);
+	return NULL;
+}
+
+START_TEST(stop_wins_against_a_refilling_guest)
+{
+	struct refiller r;
+	struct stopper s;
+	uint64_t took;
+
+	refiller_start(&r);
+	/* SIGTERM / mvm_vm_request_stop(): ev_stop() from another thread. */
+	ck_assert_int_eq(pthread_create(&s.thread, NULL, stop_main, &s), 0);
+	ck_assert_int_eq(ev_run(loop), 0);
+	took = now_ms();
+	pthread_join(s.thread, NULL);
+	took -= s.at_ms;
+	refiller_stop(&r);
+	fprintf(stderr, "virtio_blk: ev_run returned %llu ms after ev_stop\n",
+		(unsigned long long)took);
+	ck_assert_uint_lt(took, 100);
+}
+END_TEST
+
+START_TEST(timer_wins_against_a_refilling_guest)
+{
+	struct refiller r;
+	uint64_t start, took;
+
+	refiller_start(&r);
+	/* --timeout: a timerfd on the same loop; its callback stops the loop. */
+	start = now_ms();
+	vtd_run_loop_ms(loop, 100);
+	took = now_ms() - start;
+	refiller_stop(&r);
+	fprintf(stderr, "virtio_blk: a 100 ms timer ended the loop after %llu ms\n",
+		(unsigned long long)took);
+	ck_assert_uint_lt(took, 200);
+}
+END_TEST
+
 Suite *virtio_blk_suite(void)
 {
 	Suite *s = suite_create("virtio_blk");
@@ -625,6 +976,19 @@ Suite *virtio_blk_suite(void)
 	tcase_add_test(tc, write_zeroes_and_discard);
 	tcase_add_test(tc, discard_unsupp_when_not_negotiated);
 	tcase_add_test(tc, busy_image_fails_create);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("budget");
+	tcase_add_checked_fixture(tc, setup_loop, teardown_loop);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, budget_caps_requests_per_wakeup);
+	tcase_add_test(tc, budget_counts_syncs);
+	tcase_add_test(tc, budget_caps_bytes_and_splits_big_requests);
+	tcase_add_test(tc, reset_drops_a_request_in_progress);
+	tcase_add_test(tc, segment_above_size_max_is_ioerr_without_io);
+	tcase_add_test(tc, more_segments_than_seg_max_is_ioerr_without_io);
+	tcase_add_test(tc, stop_wins_against_a_refilling_guest);
+	tcase_add_test(tc, timer_wins_against_a_refilling_guest);
 	suite_add_tcase(s, tc);
 	return s;
 }

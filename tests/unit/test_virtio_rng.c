@@ -232,6 +232,55 @@ START_TEST(batch_gets_one_interrupt)
 }
 END_TEST
 
+/*
+ * Issue 10, defect 2: a wake-up serves at most VIRTIO_RNG_BUDGET_REQUESTS
+ * requests (or _BYTES), re-arms, and the rest is served from the loop
+ * without another kick.
+ */
+static void start_device_ioeventfd(void)
+{
+	struct vmm_err err = {{0}};
+
+	ck_assert_int_eq(virtio_rng_create(&rng, 0, loop, drv.log, &err), 0);
+	vtd_attach_ioeventfd(&drv, &virtio_rng_ops, rng, loop);
+	drv.qsize = VIRTQ_MAX_SIZE;
+	vtd_driver_init(&drv, 0);
+}
+
+START_TEST(budget_caps_requests_per_wakeup)
+{
+	const unsigned n = 100;
+
+	start_device_ioeventfd();
+	for (unsigned i = 0; i < n; i++) {
+		struct vtd_buf b = vtd_alloc(&drv, 16, true);
+		vtd_add_chain(&drv, REQUEST_Q, &b, 1);
+	}
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), VIRTIO_RNG_BUDGET_REQUESTS);
+	ck_assert(vtd_kick_pending(&drv, REQUEST_Q));
+	vtd_run_loop_ms(loop, 50);
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), n);
+}
+END_TEST
+
+START_TEST(budget_caps_bytes_per_wakeup)
+{
+	const unsigned per_wakeup = VIRTIO_RNG_BUDGET_BYTES / VIRTIO_RNG_MAX_REQUEST_BYTES;
+	struct vtd_buf b = vtd_alloc(&drv, VIRTIO_RNG_MAX_REQUEST_BYTES, true);
+
+	start_device_ioeventfd();
+	/* Ten 64 KiB requests over one buffer: four fit the 256 KiB budget. */
+	for (unsigned i = 0; i < 10; i++)
+		vtd_add_chain(&drv, REQUEST_Q, &b, 1);
+	vtd_notify(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), per_wakeup);
+	ck_assert_uint_eq(vtd_serve_rearmed(&drv, REQUEST_Q),
+			  (10 + per_wakeup - 1) / per_wakeup - 1);
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), 10);
+}
+END_TEST
+
 START_TEST(batch_with_event_idx)
 {
 	start_device(0, false, 0);
@@ -580,6 +629,8 @@ Suite *virtio_rng_suite(void)
 	tcase_add_test(tc, huge_request_is_capped);
 	tcase_add_test(tc, batch_gets_one_interrupt);
 	tcase_add_test(tc, batch_with_event_idx);
+	tcase_add_test(tc, budget_caps_requests_per_wakeup);
+	tcase_add_test(tc, budget_caps_bytes_per_wakeup);
 	tcase_add_test(tc, readable_buffers_are_ignored);
 	tcase_add_test(tc, hostile_head_needs_reset);
 	tcase_add_test(tc, hostile_loop_needs_reset);

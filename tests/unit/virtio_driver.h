@@ -25,7 +25,7 @@
 #include "vmm/memory.h"
 
 #define VTD_RAM_BYTES	(4u << 20)
-#define VTD_QSIZE	16u
+#define VTD_QSIZE	16u /* default queue size; set d->qsize (<= 256) before vtd_driver_init() */
 #define VTD_MAX_QUEUES	4u
 #define VTD_BUF_GPA	0x10000u /* buffers are allocated upwards from here; rings sit below */
 #define VTD_GUARD_BYTES 16u	 /* 0xcc bytes after every buffer, to catch overruns */
@@ -51,8 +51,10 @@ struct virtio_test_driver {
 	struct irq_chip irq_chip;
 	unsigned irq_pulses; /* rising edges on the device's line */
 	unsigned nqueues;
+	unsigned qsize; /* QueueNum written by vtd_driver_init() */
 	struct vtd_queue queue[VTD_MAX_QUEUES];
 	uint64_t next_buf;
+	int notify_fd[VTD_MAX_QUEUES]; /* vtd_attach_ioeventfd(): the queues' eventfds */
 };
 
 /* Fresh zeroed RAM and ring state for `nqueues` queues; no transport yet. */
@@ -60,6 +62,13 @@ void vtd_init(struct virtio_test_driver *d, unsigned nqueues);
 /* Puts the virtio-mmio transport in front of `dev` (`loop` may be NULL). */
 void vtd_attach(struct virtio_test_driver *d, const struct virtio_device_ops *ops, void *dev,
 		struct ev_loop *loop);
+/*
+ * As vtd_attach(), with the transport's notification eventfds on `loop` as
+ * with KVM ioeventfds: vtd_kick() is then a QueueNotify that reaches the
+ * device from the loop, and devices can re-arm themselves.
+ */
+void vtd_attach_ioeventfd(struct virtio_test_driver *d, const struct virtio_device_ops *ops,
+			  void *dev, struct ev_loop *loop);
 /* Destroys the transport (if any); call before destroying the device. */
 void vtd_detach(struct virtio_test_driver *d);
 /* vtd_detach(), then frees the RAM; call after destroying the device. */
@@ -92,6 +101,17 @@ struct vring_used *vtd_used_ring(struct virtio_test_driver *d, unsigned q);
 uint16_t vtd_add_chain(struct virtio_test_driver *d, unsigned q, const struct vtd_buf *bufs,
 		       unsigned n);
 void vtd_notify(struct virtio_test_driver *d, unsigned q);
+/* After vtd_attach_ioeventfd(): what KVM does on QueueNotify (the loop serves it). */
+void vtd_kick(struct virtio_test_driver *d, unsigned q);
+/* After vtd_attach_ioeventfd(): is a notification of queue q waiting for the loop? */
+bool vtd_kick_pending(struct virtio_test_driver *d, unsigned q);
+/*
+ * After vtd_attach_ioeventfd(), with the loop not running: serves the
+ * notifications a device left for itself (re-arming after a spent budget),
+ * one wake-up at a time as the loop would, until none is left; returns how
+ * many wake-ups that took.  The guest does not kick meanwhile.
+ */
+unsigned vtd_serve_rearmed(struct virtio_test_driver *d, unsigned q);
 uint16_t vtd_used_idx(struct virtio_test_driver *d, unsigned q);
 /* Used elements the device published that the driver has not taken yet. */
 unsigned vtd_used_pending(struct virtio_test_driver *d, unsigned q);
