@@ -256,10 +256,17 @@ static void handle_io(struct vcpu *vcpu)
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
 
-	/* String I/O (rep outsb) arrives as `count` back-to-back accesses. */
-	for (uint32_t i = 0; i < run->io.count; i++)
+	/*
+	 * String I/O (rep outsb) arrives as `count` back-to-back accesses.
+	 * Once one of them has ended the run (exit port, reset, panic), the
+	 * rest would only repeat it, and log it, up to a page of times.
+	 */
+	for (uint32_t i = 0; i < run->io.count; i++) {
 		bus_dispatch(&vcpu->vm->pio, run->io.port, data + (size_t)i * run->io.size,
 			     run->io.size, is_write);
+		if (atomic_load_explicit(&vcpu->vm->exit_claimed, memory_order_relaxed))
+			break;
+	}
 }
 
 static void handle_mmio(struct vcpu *vcpu)
