@@ -91,8 +91,9 @@ void debug_port_io_write(void *opaque, uint64_t offset, const void *data, uint32
 			value = GUEST_EXIT_STATUS_MAX;
 		/*
 		 * The first request ends the run, but the vCPUs leave KVM_RUN
-		 * only once the event loop has seen it: one `rep outsb` would
-		 * otherwise log a page of these.
+		 * only once the event loop has seen it: until then every vCPU
+		 * can repeat the write (one exit per element of a `rep outsb`
+		 * on some hosts), and each would be another line.
 		 */
 		pthread_mutex_lock(&dbg->lock);
 		first = !dbg->exit_logged;

@@ -69,7 +69,8 @@ enum pw_status pw_translate(const struct guest_mem *gm, const struct pw_cpu *cpu
 /*
  * Moves len bytes (1..4096, so at most two pages) between la and buf, as
  * one access: every page is translated and checked before a byte moves, so
- * a fault on the second page of a store leaves the first untouched.  The
+ * a fault on the second page of a store leaves the first untouched (its
+ * accessed/dirty flags may already be set, as a CPU may set them).  The
  * caller turns a PW_PAGE_FAULT/PW_NONCANONICAL into the exception; other
  * failures mean the access cannot be completed here.
  */
