@@ -17,10 +17,12 @@
 #define DBG_OFF_BOOT_MARKER (BOOT_MARKER_PORT - DEBUG_PORT_BASE)
 
 struct debug_port {
-	pthread_mutex_t lock; /* guards rl */
+	pthread_mutex_t lock; /* guards everything below ctl and log; vCPUs write concurrently */
 	struct machine_ctl ctl;
 	const struct logger *log;
 	struct ratelimit rl;
+	struct ratelimit marker_rl;
+	bool exit_logged;
 };
 
 int debug_port_create(struct debug_port **out, const struct machine_ctl *ctl,
@@ -42,6 +44,8 @@ int debug_port_create(struct debug_port **out, const struct machine_ctl *ctl,
 	dbg->ctl = *ctl;
 	dbg->log = log;
 	dbg->rl = (struct ratelimit)RATELIMIT_INIT;
+	dbg->marker_rl = (struct ratelimit){.interval_ms = DEBUG_PORT_MARKER_WINDOW_MS,
+					    .burst = DEBUG_PORT_MARKER_BURST};
 	*out = dbg;
 	return 0;
 }
@@ -73,7 +77,8 @@ void debug_port_io_write(void *opaque, uint64_t offset, const void *data, uint32
 {
 	struct debug_port *dbg = opaque;
 	const uint8_t *bytes = data;
-	uint32_t value = 0;
+	uint32_t value = 0, suppressed;
+	bool first, allow;
 
 	if (offset == DBG_OFF_EXIT) {
 		if (len != 1 && len != 2 && len != 4) {
@@ -84,7 +89,18 @@ void debug_port_io_write(void *opaque, uint64_t offset, const void *data, uint32
 			value |= (uint32_t)bytes[i] << (8 * i);
 		if (value > GUEST_EXIT_STATUS_MAX)
 			value = GUEST_EXIT_STATUS_MAX;
-		log_info(dbg->log, "guest requested exit with status %u", value);
+		/*
+		 * The first request ends the run, but the vCPUs leave KVM_RUN
+		 * only once the event loop has seen it: until then every vCPU
+		 * can repeat the write (one exit per element of a `rep outsb`
+		 * on some hosts), and each would be another line.
+		 */
+		pthread_mutex_lock(&dbg->lock);
+		first = !dbg->exit_logged;
+		dbg->exit_logged = true;
+		pthread_mutex_unlock(&dbg->lock);
+		if (first)
+			log_info(dbg->log, "guest requested exit with status %u", value);
 		if (dbg->ctl.request_exit)
 			dbg->ctl.request_exit(dbg->ctl.opaque, MVM_EXIT_GUEST_STATUS, (int)value);
 		return;
@@ -94,7 +110,18 @@ void debug_port_io_write(void *opaque, uint64_t offset, const void *data, uint32
 			guest_error(dbg, "boot-marker port takes 1 byte", offset, len);
 			return;
 		}
-		if (dbg->ctl.boot_marker)
+		/*
+		 * Guest-triggered, so rate-limited like every guest error: a
+		 * loop of marker writes (a page per `rep outsb` exit) must
+		 * not grow the host's log at the guest's pace.
+		 */
+		pthread_mutex_lock(&dbg->lock);
+		allow = ratelimit_allow(&dbg->marker_rl, clock_ns(), &suppressed);
+		pthread_mutex_unlock(&dbg->lock);
+		if (suppressed)
+			log_warn(dbg->log, "boot markers: %u not logged (more than %u in %u ms)",
+				 suppressed, DEBUG_PORT_MARKER_BURST, DEBUG_PORT_MARKER_WINDOW_MS);
+		if (allow && dbg->ctl.boot_marker)
 			dbg->ctl.boot_marker(dbg->ctl.opaque, bytes[0]);
 		return;
 	}

@@ -16,6 +16,14 @@
 
 struct debug_port;
 
+/*
+ * Boot markers are guest-triggered log lines like any other: at most this
+ * many per DEBUG_PORT_MARKER_WINDOW_MS are reported (a boot writes a handful;
+ * one `rep outsb` can write a page of them in one exit).
+ */
+#define DEBUG_PORT_MARKER_BURST	    32
+#define DEBUG_PORT_MARKER_WINDOW_MS 5000
+
 /* ctl is copied. Returns 0, -EINVAL or -ENOMEM. */
 int debug_port_create(struct debug_port **out, const struct machine_ctl *ctl,
 		      const struct logger *log);

@@ -194,8 +194,12 @@ static uint8_t io_status(struct virtio_blk *blk, const char *what, int ret)
 {
 	if (ret == 0)
 		return VIRTIO_BLK_S_OK;
-	/* A host-side failure (EIO, ENOSPC): the guest sees IOERR, the host log says why. */
-	log_warn(blk->log, "disk %s: %s failed: %s", blk->img.path, what, strerror(-ret));
+	/*
+	 * A host-side failure (EIO, ENOSPC): the guest sees IOERR, the host log
+	 * says why, rate-limited: the guest can repeat the request at will.
+	 */
+	log_guest_error(blk->log, &blk->rl, "disk %s: %s failed: %s", blk->img.path, what,
+			strerror(-ret));
 	return VIRTIO_BLK_S_IOERR;
 }
 

@@ -20,6 +20,8 @@
 #define VECTOR_BP 3
 #define VECTOR_UD 6
 #define VECTOR_NM 7
+#define VECTOR_SS 12
+#define VECTOR_PF 14
 #define VECTOR_MF 16
 
 #define OP_INT3	    0xcc
@@ -47,6 +49,8 @@ static const char *const insn_names[EMUL_INSN_COUNT] = {
     [EMUL_INSN_MXCSR_UD] = "mxcsr(#UD)",
     [EMUL_INSN_MXCSR_NM] = "mxcsr(#NM)",
     [EMUL_INSN_MXCSR_GP] = "ldmxcsr(#GP)",
+    [EMUL_INSN_MXCSR_PF] = "mxcsr(#PF)",
+    [EMUL_INSN_MXCSR_NONCANONICAL] = "mxcsr(non-canonical)",
 };
 
 const char *emul_insn_name(enum emul_insn insn)
@@ -448,6 +452,27 @@ bool emulate_ldmxcsr_value_fault(struct emul_decision *d, uint32_t value)
 	d->has_error_code = true;
 	d->error_code = 0;
 	return true;
+}
+
+void emulate_mxcsr_page_fault(struct emul_decision *d, uint32_t error_code, uint64_t address)
+{
+	*d = fault(*d, EMUL_INSN_MXCSR_PF, VECTOR_PF);
+	d->has_error_code = true;
+	d->error_code = error_code;
+	d->sets_cr2 = true;
+	d->cr2 = address;
+}
+
+void emulate_mxcsr_noncanonical(struct emul_decision *d)
+{
+	/* The same default-segment rule as emulate_mem_address(). */
+	bool ss = d->mem.seg == EMUL_SEG_SS ||
+		  (d->mem.seg == EMUL_SEG_DEFAULT && (d->mem.base == 4 || d->mem.base == 5));
+
+	*d = fault(*d, EMUL_INSN_MXCSR_NONCANONICAL, ss ? VECTOR_SS : EMUL_VECTOR_GP);
+	d->sets_cr2 = false;
+	d->has_error_code = true;
+	d->error_code = 0;
 }
 
 void emulate_mxcsr_done(struct emul_decision *d)

@@ -12,9 +12,9 @@
  * what the CPU would have done, and turns that into register and event state.
  * It also lacks ldmxcsr/stmxcsr, which kernel_fpu_begin() runs on every
  * in-kernel SIMD section: those are decoded here down to their memory
- * operand, and the caller moves the four bytes.
- * No ioctls here: the caller (vcpu.c) does KVM_GET_* / KVM_SET_* and
- * KVM_TRANSLATE.
+ * operand, and the caller moves the four bytes through the guest's page
+ * tables (vmm/pagewalk.c).
+ * No ioctls here: the caller (vcpu.c) does KVM_GET_* / KVM_SET_*.
  */
 #ifndef MINIVMM_EMULATE_H
 #define MINIVMM_EMULATE_H
@@ -55,6 +55,8 @@ enum emul_insn {
 	EMUL_INSN_MXCSR_UD, /* 0F AE /2 or /3 with a register operand, or SSE off: #UD fault */
 	EMUL_INSN_MXCSR_NM, /* ldmxcsr/stmxcsr with CR0.TS=1: #NM fault */
 	EMUL_INSN_MXCSR_GP, /* ldmxcsr of a value with reserved bits set: #GP(0) fault */
+	EMUL_INSN_MXCSR_PF, /* ldmxcsr/stmxcsr whose operand the guest's page tables refuse: #PF */
+	EMUL_INSN_MXCSR_NONCANONICAL, /* ... at a non-canonical address: #GP(0), or #SS(0) via SS */
 	EMUL_INSN_COUNT,
 };
 
@@ -104,6 +106,9 @@ struct emul_decision {
 	bool long_mode;	      /* RIP arithmetic is 64-bit, else wraps at 4 GiB */
 	const char *mnemonic; /* for logs; NULL when UNHANDLED */
 	struct emul_mem mem;  /* EMUL_MXCSR: the operand */
+	/* A #PF: the caller sets CR2 to this before injecting (emulate_apply does not). */
+	bool sets_cr2;
+	uint64_t cr2;
 };
 
 /*
@@ -165,6 +170,14 @@ uint64_t emulate_mem_address(const struct emul_decision *d, const struct kvm_reg
 bool emulate_mxcsr_fault(struct emul_decision *d, uint64_t cr0, uint64_t cr4);
 /* For ldmxcsr, after the read: reserved bits (outside EMUL_MXCSR_MASK) -> #GP(0), as above. */
 bool emulate_ldmxcsr_value_fault(struct emul_decision *d, uint32_t value);
+/*
+ * The access itself faulted (vmm/pagewalk.c): *d becomes #PF(error_code) at
+ * the instruction with sets_cr2/cr2 = address, or, for a non-canonical
+ * address, #SS(0) when the operand's segment is SS and #GP(0) otherwise
+ * (SDM vol. 3 6.15, interrupts 12 and 13).
+ */
+void emulate_mxcsr_page_fault(struct emul_decision *d, uint32_t error_code, uint64_t address);
+void emulate_mxcsr_noncanonical(struct emul_decision *d);
 /* After the access: the instruction completed; *d becomes a SKIP past it. */
 void emulate_mxcsr_done(struct emul_decision *d);
 

@@ -62,25 +62,35 @@ int log_level_parse(const char *s, enum log_level *out)
 	return -EINVAL;
 }
 
-void log_guest_error(const struct logger *log, struct ratelimit *rl, const char *fmt, ...)
+bool ratelimit_allow(struct ratelimit *rl, uint64_t now_ns, uint32_t *suppressed)
 {
-	uint64_t now = clock_ns();
-	va_list ap;
-
+	*suppressed = 0;
 	if (rl->window_start_ns == 0 ||
-	    now - rl->window_start_ns >= (uint64_t)rl->interval_ms * 1000000ull) {
-		if (rl->suppressed)
-			log_warn(log, "guest error: %u similar messages suppressed",
-				 rl->suppressed);
-		rl->window_start_ns = now;
+	    now_ns - rl->window_start_ns >= (uint64_t)rl->interval_ms * 1000000ull) {
+		*suppressed = rl->suppressed;
+		rl->window_start_ns = now_ns;
 		rl->printed = 0;
 		rl->suppressed = 0;
 	}
 	if (rl->printed >= rl->burst) {
-		rl->suppressed++;
-		return;
+		if (rl->suppressed < UINT32_MAX)
+			rl->suppressed++;
+		return false;
 	}
 	rl->printed++;
+	return true;
+}
+
+void log_guest_error(const struct logger *log, struct ratelimit *rl, const char *fmt, ...)
+{
+	uint32_t suppressed;
+	bool allow = ratelimit_allow(rl, clock_ns(), &suppressed);
+	va_list ap;
+
+	if (suppressed)
+		log_warn(log, "guest error: %u similar messages suppressed", suppressed);
+	if (!allow)
+		return;
 	va_start(ap, fmt);
 	log_vmsg(log, LOG_WARN, fmt, ap);
 	va_end(ap);

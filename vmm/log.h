@@ -65,6 +65,14 @@ struct ratelimit {
 void log_guest_error(const struct logger *log, struct ratelimit *rl, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * The limiter alone, for guest-triggered lines that are not warnings (boot
+ * markers): true if one more event at now_ns (clock_ns()) may be logged.
+ * When a window closes that had suppressed events, *suppressed gets their
+ * number (0 otherwise) for the caller's own summary line.
+ */
+bool ratelimit_allow(struct ratelimit *rl, uint64_t now_ns, uint32_t *suppressed);
+
 /* Host-error reporting: one line, filled once, deepest cause first wins. */
 struct vmm_err {
 	char msg[512];

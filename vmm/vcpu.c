@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "boot/x86_entry.h"
+#include "vmm/pagewalk.h"
 #include "vmm/vm.h"
 
 /* MSR numbers (Intel SDM vol. 4). */
@@ -204,6 +205,9 @@ int vcpu_create(struct vm *vm, unsigned id, const struct kvm_cpuid2 *supported, 
 	}
 	memcpy(cpuid, supported, cpuid_size);
 	cpuid_apply_vcpu(cpuid, id, vm->ncpus);
+	for (uint32_t i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 0x80000008)
+			vcpu->maxphyaddr = cpuid->entries[i].eax & 0xff;
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0) {
 		ret = vmm_errf(err, -errno, "KVM_SET_CPUID2 failed: %s", strerror(errno));
 		goto fail;
@@ -252,10 +256,17 @@ static void handle_io(struct vcpu *vcpu)
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
 
-	/* String I/O (rep outsb) arrives as `count` back-to-back accesses. */
-	for (uint32_t i = 0; i < run->io.count; i++)
+	/*
+	 * String I/O (rep outsb) arrives as `count` back-to-back accesses.
+	 * Once one of them has ended the run (exit port, reset, panic), the
+	 * rest would only repeat it, and log it, up to a page of times.
+	 */
+	for (uint32_t i = 0; i < run->io.count; i++) {
 		bus_dispatch(&vcpu->vm->pio, run->io.port, data + (size_t)i * run->io.size,
 			     run->io.size, is_write);
+		if (atomic_load_explicit(&vcpu->vm->exit_claimed, memory_order_relaxed))
+			break;
+	}
 }
 
 static void handle_mmio(struct vcpu *vcpu)
@@ -305,33 +316,37 @@ static void report_emulation_failure(struct vcpu *vcpu)
 }
 
 /*
- * Copies len bytes between guest linear address la and buf, as the vCPU sees
- * it (KVM_TRANSLATE, page by page), through the bounds-checked guest-memory
- * accessors.  Returns false when a page is not mapped (or not writable for a
- * write): the caller then gives up on completing the instruction rather
- * than inventing a #PF.
+ * The 4-byte access of a completed ldmxcsr/stmxcsr, with the guest's own
+ * page protections (vmm/pagewalk.c; KVM_TRANSLATE would call every page
+ * writable and walk as CPL0).  A #PF or non-canonical address turns *d into
+ * the exception the CPU raises and counts as handled; PW_NOT_RAM (operand or
+ * page tables outside RAM) and PW_UNSUPPORTED make the caller give up.
  */
-static bool guest_linear_copy(struct vcpu *vcpu, uint64_t la, void *buf, size_t len, bool write)
+static enum pw_status mxcsr_access(struct vcpu *vcpu, struct emul_decision *d,
+				   const struct kvm_regs *regs, const struct kvm_sregs *sregs,
+				   uint64_t la, uint32_t *value, bool write)
 {
-	uint8_t *p = buf;
+	const struct pw_cpu cpu = {
+	    .cr0 = sregs->cr0,
+	    .cr3 = sregs->cr3,
+	    .cr4 = sregs->cr4,
+	    .efer = sregs->efer,
+	    .rflags = regs->rflags,
+	    .cpl = sregs->cs.selector & 3,
+	    .long_mode = d->long_mode,
+	    .maxphyaddr = vcpu->maxphyaddr,
+	};
+	struct pw_fault fault;
+	enum pw_status st = pw_copy(&vcpu->vm->mem, &cpu, la, value, sizeof(*value), write, &fault);
 
-	while (len) {
-		struct kvm_translation tr = {.linear_address = la};
-		size_t chunk = 4096 - (la & 4095);
-
-		if (chunk > len)
-			chunk = len;
-		if (ioctl(vcpu->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid ||
-		    (write && !tr.writeable))
-			return false;
-		if (write ? gm_write(&vcpu->vm->mem, tr.physical_address, p, chunk) < 0
-			  : gm_read(&vcpu->vm->mem, tr.physical_address, p, chunk) < 0)
-			return false;
-		la += chunk;
-		p += chunk;
-		len -= chunk;
-	}
-	return true;
+	if (st == PW_PAGE_FAULT)
+		emulate_mxcsr_page_fault(d, fault.error_code, fault.addr);
+	else if (st == PW_NONCANONICAL)
+		emulate_mxcsr_noncanonical(d);
+	else if (st != PW_OK)
+		log_debug(&vcpu->vm->log, "vCPU %u: %s operand at 0x%llx: %s", vcpu->id,
+			  emul_insn_name(d->insn), (unsigned long long)la, pw_status_name(st));
+	return st;
 }
 
 /*
@@ -354,6 +369,7 @@ static bool complete_mxcsr(struct vcpu *vcpu, struct emul_decision *d, const str
 	unsigned long get = xsave2 > 0 ? KVM_GET_XSAVE2 : KVM_GET_XSAVE;
 	struct kvm_xsave *xs;
 	bool ok = false;
+	enum pw_status st;
 	uint64_t la;
 	uint32_t value;
 
@@ -364,8 +380,11 @@ static bool complete_mxcsr(struct vcpu *vcpu, struct emul_decision *d, const str
 		goto out;
 	la = emulate_mem_address(d, regs, sregs);
 	if (d->insn == EMUL_INSN_LDMXCSR) {
-		if (!guest_linear_copy(vcpu, la, &value, sizeof(value), false))
+		st = mxcsr_access(vcpu, d, regs, sregs, la, &value, false);
+		if (st != PW_OK) {
+			ok = st == PW_PAGE_FAULT || st == PW_NONCANONICAL;
 			goto out;
+		}
 		if (emulate_ldmxcsr_value_fault(d, value)) {
 			ok = true;
 			goto out;
@@ -383,8 +402,11 @@ static bool complete_mxcsr(struct vcpu *vcpu, struct emul_decision *d, const str
 			goto out;
 	} else {
 		value = xs->region[XSAVE_MXCSR_WORD];
-		if (!guest_linear_copy(vcpu, la, &value, sizeof(value), true))
+		st = mxcsr_access(vcpu, d, regs, sregs, la, &value, true);
+		if (st != PW_OK) {
+			ok = st == PW_PAGE_FAULT || st == PW_NONCANONICAL;
 			goto out;
+		}
 	}
 	emulate_mxcsr_done(d);
 	ok = true;
@@ -443,6 +465,17 @@ static bool complete_emulation_failure(struct vcpu *vcpu)
 		return false;
 	if (!emulate_apply(&d, &regs, &events))
 		return false;
+	/*
+	 * A #PF delivers CR2.  KVM_SET_VCPU_EVENTS could carry it as the
+	 * exception payload only with KVM_CAP_EXCEPTION_PAYLOAD, which changes
+	 * how every pending exception is reported; writing CR2 just before the
+	 * injection is the same to the guest, which cannot run in between.
+	 */
+	if (d.sets_cr2) {
+		sregs.cr2 = d.cr2;
+		if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0)
+			return false;
+	}
 	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0 ||
 	    ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &events) < 0)
 		return false;

@@ -20,6 +20,7 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	struct emul_stats emul_stats; /* emulation failures completed in userspace */
+	unsigned maxphyaddr;	      /* CPUID 0x80000008 EAX[7:0], for page walks; 0 = unknown */
 	/* Where this vCPU's time went; written by its thread only, read after the join. */
 	struct vcpu_stats {
 		uint64_t run_ns; /* inside KVM_RUN */

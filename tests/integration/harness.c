@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,7 +70,8 @@ void run_vmm(struct run_result *r, const struct run_opts *opts, const char *cons
 	const char *args[64];
 	size_t nargs = 0;
 	double start = now_s();
-	bool signalled = false;
+	bool signalled = false, watched = false;
+	struct rusage ru;
 	int wstatus = 0;
 	pid_t pid;
 
@@ -151,11 +153,17 @@ void run_vmm(struct run_result *r, const struct run_opts *opts, const char *cons
 			kill(pid, opts->send_signal);
 			signalled = true;
 		}
+		if (opts->watch && !watched)
+			watched = opts->watch(pid, out.data, opts->watch_arg);
 		if (out_pipe[0] < 0 && err_pipe[0] < 0)
 			break;
 	}
-	waitpid(pid, &wstatus, 0);
+	memset(&ru, 0, sizeof(ru));
+	wait4(pid, &wstatus, 0, &ru);
 	r->seconds = now_s() - start;
+	r->maxrss_kb = ru.ru_maxrss;
+	r->cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		   (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 	r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 	r->out = out.data;
 	r->err = err.data;

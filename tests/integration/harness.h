@@ -17,6 +17,8 @@ struct run_result {
 	char *out;	/* stdout, NUL-terminated */
 	char *err;	/* stderr, NUL-terminated */
 	double seconds;
+	long maxrss_kb; /* peak RSS of the minivmm process (wait4's ru_maxrss) */
+	double cpu_s;	/* its user + system CPU time */
 };
 
 struct run_opts {
@@ -25,6 +27,12 @@ struct run_opts {
 	int send_signal;	/* after `signal_after` appears on stdout, send this signal */
 	const char *signal_after;
 	const char *run_as_user; /* drop privileges to this user (setpriv) */
+	/*
+	 * Called with minivmm's pid and its stdout so far after every chunk
+	 * of output, until it returns true (it may sample /proc/PID, signal).
+	 */
+	bool (*watch)(pid_t pid, const char *out, void *arg);
+	void *watch_arg;
 };
 
 /* argv: NULL-terminated list of arguments after the program name. */

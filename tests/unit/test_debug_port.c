@@ -2,7 +2,9 @@
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "boot/layout.h"
 #include "devices/debug_port.h"
@@ -93,6 +95,88 @@ START_TEST(boot_markers)
 }
 END_TEST
 
+/*
+ * Issue 10 defect 3: every marker byte was an info line, and one `rep outsb`
+ * delivers a page of them per exit.  A flood passes only the burst through.
+ */
+START_TEST(boot_marker_flood_rate_limited)
+{
+	uint8_t page[4096];
+
+	memset(page, 0x33, sizeof(page));
+	for (int exit = 0; exit < 4; exit++)
+		for (size_t i = 0; i < sizeof(page); i++)
+			debug_port_io_write(dbg, MARKER_OFF, &page[i], 1);
+	ck_assert_int_eq(rec.nmarkers, DEBUG_PORT_MARKER_BURST);
+	ck_assert_uint_eq(rec.markers[0], 0x33);
+}
+END_TEST
+
+/* The limiter under the markers: a burst per window, the overflow counted for the next one. */
+START_TEST(ratelimit_window)
+{
+	struct ratelimit rl = {.interval_ms = 1000, .burst = 2};
+	uint32_t suppressed = 99;
+
+	ck_assert(ratelimit_allow(&rl, 1, &suppressed));
+	ck_assert_uint_eq(suppressed, 0);
+	ck_assert(ratelimit_allow(&rl, 2, &suppressed));
+	ck_assert(!ratelimit_allow(&rl, 3, &suppressed));
+	ck_assert(!ratelimit_allow(&rl, 999999999, &suppressed));
+	ck_assert_uint_eq(suppressed, 0);
+	ck_assert(ratelimit_allow(&rl, 1000000001, &suppressed)); /* window reopened */
+	ck_assert_uint_eq(suppressed, 2);
+	ck_assert(ratelimit_allow(&rl, 1000000002, &suppressed));
+	ck_assert_uint_eq(suppressed, 0);
+}
+END_TEST
+
+/* Lines the device logged into a pipe (non-blocking: a flood must not hang the test). */
+static int count_logged_lines(void (*flood)(void))
+{
+	struct logger saved;
+	char buf[65536];
+	int fds[2], lines = 0;
+	ssize_t n;
+
+	ck_assert_int_eq(pipe2(fds, O_NONBLOCK), 0);
+	debug_port_destroy(dbg);
+	saved = quiet;
+	quiet = (struct logger){LOG_DEBUG, fds[1], "test"};
+	ck_assert_int_eq(debug_port_create(&dbg, &ctl, &quiet), 0);
+	flood();
+	while ((n = read(fds[0], buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	debug_port_destroy(dbg);
+	quiet = saved;
+	ck_assert_int_eq(debug_port_create(&dbg, &ctl, &quiet), 0);
+	close(fds[0]);
+	close(fds[1]);
+	return lines;
+}
+
+static void exit_flood(void)
+{
+	uint8_t page[1024];
+
+	memset(page, 7, sizeof(page));
+	for (size_t i = 0; i < sizeof(page); i++) /* one `rep outsb` exit */
+		debug_port_io_write(dbg, EXIT_OFF, &page[i], 1);
+}
+
+/*
+ * The exit port ends the run, but the vCPUs stop only after the event loop
+ * has seen it: a guest repeating the write gets one log line, not a page.
+ */
+START_TEST(exit_port_repeats_log_once)
+{
+	ck_assert_int_eq(count_logged_lines(exit_flood), 1);
+	ck_assert_int_eq(rec.exits, 1024);
+	ck_assert_int_eq(rec.status, 7);
+}
+END_TEST
+
 START_TEST(reads_all_ones)
 {
 	uint8_t b = 0;
@@ -117,6 +201,9 @@ Suite *debug_port_suite(void)
 	tcase_add_test(tc, exit_status_clamped);
 	tcase_add_test(tc, bad_exit_widths_ignored);
 	tcase_add_test(tc, boot_markers);
+	tcase_add_test(tc, boot_marker_flood_rate_limited);
+	tcase_add_test(tc, ratelimit_window);
+	tcase_add_test(tc, exit_port_repeats_log_once);
 	tcase_add_test(tc, reads_all_ones);
 	suite_add_tcase(s, tc);
 	return s;

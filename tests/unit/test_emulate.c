@@ -697,6 +697,39 @@ START_TEST(mxcsr_faults_the_cpu_would_raise)
 }
 END_TEST
 
+/* What the page walk found becomes the exception, at the instruction (a fault). */
+START_TEST(mxcsr_access_faults)
+{
+	static const uint8_t st_rax[] = {0x0f, 0xae, 0x18};		/* stmxcsr [rax] */
+	static const uint8_t ld_rsp[] = {0x0f, 0xae, 0x14, 0x24};	/* ldmxcsr [rsp] */
+	static const uint8_t st_r13[] = {0x41, 0x0f, 0xae, 0x5d, 0x00}; /* stmxcsr [r13+0] */
+	struct emul_decision d;
+
+	d = decide(st_rax, sizeof(st_rax));
+	emulate_mxcsr_page_fault(&d, 0x3, 0x401000);
+	assert_fault(d, EMUL_INSN_MXCSR_PF, 14, 3);
+	ck_assert(d.has_error_code);
+	ck_assert_uint_eq(d.error_code, 0x3);
+	ck_assert(d.sets_cr2);
+	ck_assert_uint_eq(d.cr2, 0x401000);
+	ck_assert_str_eq(d.mnemonic, "mxcsr(#PF)");
+	/* Non-canonical: #GP(0), or #SS(0) when the operand is on the stack segment. */
+	emulate_mxcsr_noncanonical(&d);
+	ck_assert_uint_eq(d.vector, 13);
+	ck_assert(!d.sets_cr2);
+	d = decide(st_rax, sizeof(st_rax));
+	emulate_mxcsr_noncanonical(&d);
+	assert_fault(d, EMUL_INSN_MXCSR_NONCANONICAL, 13, 3);
+	ck_assert_uint_eq(d.error_code, 0);
+	d = decide(ld_rsp, sizeof(ld_rsp));
+	emulate_mxcsr_noncanonical(&d);
+	assert_fault(d, EMUL_INSN_MXCSR_NONCANONICAL, 12, 4);
+	d = decide(st_r13, sizeof(st_r13)); /* r13 is not rbp: DS */
+	emulate_mxcsr_noncanonical(&d);
+	ck_assert_uint_eq(d.vector, 13);
+}
+END_TEST
+
 START_TEST(mxcsr_lookalikes_and_truncation_are_unhandled)
 {
 	static const uint8_t fxsave[] = {0x0f, 0xae, 0x00};	   /* /0 */
@@ -752,6 +785,7 @@ Suite *emulate_suite(void)
 	tcase_add_test(tc, stmxcsr_operand_forms);
 	tcase_add_test(tc, mxcsr_outside_long_mode);
 	tcase_add_test(tc, mxcsr_faults_the_cpu_would_raise);
+	tcase_add_test(tc, mxcsr_access_faults);
 	tcase_add_test(tc, mxcsr_lookalikes_and_truncation_are_unhandled);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("apply");

@@ -16,7 +16,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "devices/disk_image.h"
@@ -619,6 +621,48 @@ START_TEST(discard_unsupp_when_not_negotiated)
 }
 END_TEST
 
+/*
+ * A host I/O error is logged, but a guest repeating the request (a sparse
+ * image on a full file system: ENOSPC on every write) must not get one host
+ * log line per request.  RLIMIT_FSIZE makes every write fail here (EFBIG);
+ * Check runs each test in its own process, so the limit stays in this one.
+ */
+START_TEST(host_errors_are_rate_limited)
+{
+	const struct logger *saved = drv.log;
+	struct logger lg;
+	struct rlimit lim = {64 << 10, 64 << 10};
+	struct vtd_buf bufs[3];
+	char text[65536];
+	int fds[2], lines = 0;
+	ssize_t n;
+
+	ck_assert_int_eq(pipe2(fds, O_NONBLOCK), 0);
+	lg = (struct logger){LOG_WARN, fds[1], "test"};
+	drv.log = &lg;
+	start_device(false, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	bufs[0] = header(VIRTIO_BLK_T_OUT, 1024); /* 512 KiB: past the limit */
+	bufs[1] = vtd_alloc(&drv, 512, false);
+	bufs[2] = status_buf();
+	for (int i = 0; i < 200; i++) {
+		vtd_add_chain(&drv, REQUEST_Q, bufs, 3);
+		vtd_notify(&drv, REQUEST_Q);
+		ck_assert_uint_eq(vtd_take_used(&drv, REQUEST_Q, NULL), 1);
+		ck_assert_uint_eq(*vtd_host(&drv, bufs[2]), VIRTIO_BLK_S_IOERR);
+	}
+	while ((n = read(fds[0], text, sizeof(text))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += text[i] == '\n';
+	ck_assert_int_ge(lines, 1);
+	ck_assert_int_le(lines, 11); /* RATELIMIT_INIT's burst, plus one "suppressed" line */
+	drv.log = saved;
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
 START_TEST(busy_image_fails_create)
 {
 	struct mvm_disk_config disk = {path, false, NULL, MVM_DISK_CACHE_WRITEBACK};
@@ -976,6 +1020,7 @@ Suite *virtio_blk_suite(void)
 	tcase_add_test(tc, write_zeroes_and_discard);
 	tcase_add_test(tc, discard_unsupp_when_not_negotiated);
 	tcase_add_test(tc, busy_image_fails_create);
+	tcase_add_test(tc, host_errors_are_rate_limited);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("budget");
