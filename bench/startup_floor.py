@@ -42,7 +42,8 @@ def kvm_usable():
 
 
 def spread(vals, scale, fmt):
-    """'median (min-max)' of vals times scale."""
+    """'median (min-max)' of vals times scale.  On a loaded machine (the SVM test host is
+    a TCG guest sharing its cores) the minimum is the steadiest estimate of a floor."""
     s = sorted(v * scale for v in vals)
     return f"{fmt.format(statistics.median(s))} ({fmt.format(s[0])}-{fmt.format(s[-1])})"
 
@@ -91,8 +92,8 @@ def main():
     base, vm = times["kvm_floor"], times["minivmm exit_status"]
     if base and vm:
         print(f"minivmm exit_status / kvm_floor: time {statistics.median(vm) / statistics.median(base):.2f}x "
-              f"(goal <= 1.5x), peak RSS {statistics.median(rss['minivmm exit_status']):.2f} MiB "
-              "(goal <= 3 MiB)")
+              f"by medians, {min(vm) / min(base):.2f}x by minima (goal <= 1.5x); peak RSS "
+              f"{statistics.median(rss['minivmm exit_status']):.2f} MiB (goal <= 3 MiB)")
 
 
 if __name__ == "__main__":

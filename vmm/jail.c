@@ -811,17 +811,28 @@ static int child_setup(struct jail_ctx *c, char *err, size_t errlen)
 	int ret;
 
 	/* Into the leaf first: every thread and page of the VMM is accounted there. */
-	if (c->cg.procs_fd >= 0 && write(c->cg.procs_fd, "0", 1) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot move into cgroup %s: %s", c->cg.leaf,
-			    strerror(errno));
+	if (c->cg.procs_fd >= 0) {
+		ret = write(c->cg.procs_fd, "0", 1) < 0 ? -errno : 0;
+		close(c->cg.procs_fd);
+		c->cg.procs_fd = -1;
+		if (ret < 0)
+			return jerr(err, errlen, ret, "jail: cannot move into cgroup %s: %s",
+				    c->cg.leaf, strerror(-ret));
+	}
 	if (c->j->netns && !strcmp(c->j->netns, "new"))
 		flags |= CLONE_NEWNET;
 	if (unshare(flags) < 0)
 		return jerr(err, errlen, -errno, "jail: cannot create mount/IPC/UTS namespaces: %s",
 			    strerror(errno));
-	if (c->netns_fd >= 0 && setns(c->netns_fd, CLONE_NEWNET) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot join the network namespace %s: %s",
-			    c->j->netns, strerror(errno));
+	if (c->netns_fd >= 0) {
+		ret = setns(c->netns_fd, CLONE_NEWNET) < 0 ? -errno : 0;
+		close(c->netns_fd);
+		c->netns_fd = -1;
+		if (ret < 0)
+			return jerr(err, errlen, ret,
+				    "jail: cannot join the network namespace %s: %s", c->j->netns,
+				    strerror(-ret));
+	}
 	if (sethostname("minivmm", 7) < 0)
 		return jerr(err, errlen, -errno, "jail: cannot set the host name: %s",
 			    strerror(errno));
@@ -1012,9 +1023,8 @@ int mvm_jail_enter(const struct mvm_jail *jail, const struct mvm_config *cfg, in
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		close(alive[1]);
+		/* An error here ends the child with status 125, which the parent passes on. */
 		ret = child_setup(&c, err, errlen);
-		if (c.cg.procs_fd >= 0)
-			close(c.cg.procs_fd); /* already closed by close_range on success */
 		return ret < 0 ? ret : 0;
 	}
 	close(alive[0]);
