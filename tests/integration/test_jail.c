@@ -120,7 +120,9 @@ START_TEST(jailed_disk_guest)
 	/* The jailed VMM runs as 65534: the image must be its to write. */
 	ck_assert_int_eq(fchown(fd, 65534, 65534), 0);
 	close(fd);
-	snprintf(jail, sizeof(jail), "%s,uid=" JAIL_UID ",gid=" JAIL_UID, dir);
+	/* The ELF run also gets an empty network namespace of its own (it needs none). */
+	snprintf(jail, sizeof(jail), "%s,uid=" JAIL_UID ",gid=" JAIL_UID "%s", dir,
+		 _i ? ",netns=new" : "");
 	snprintf(disk, sizeof(disk), "%s,serial=jailed", img);
 	/* A relative kernel path: it must resolve inside the jail as outside. */
 	RUN(&r, NULL, "--kernel", guest_path("virtio_blk", _i), "--disk", disk, "--cmdline",
