@@ -518,7 +518,9 @@ static int cgroup_prepare(const struct mvm_jail *j, struct jail_cgroup *cg, char
 			len = upto;
 		}
 	}
-	snprintf(cg->leaf, sizeof(cg->leaf), "%s/minivmm-%d", parent, (int)getpid());
+	if ((size_t)snprintf(cg->leaf, sizeof(cg->leaf), "%s/minivmm-%d", parent, (int)getpid()) >=
+	    sizeof(cg->leaf))
+		return jerr(err, errlen, -ENAMETOOLONG, "jail: cgroup=%s: path too long", name);
 	/* A leaf left by a killed run with the same pid is empty: reuse it. */
 	if (mkdir(cg->leaf, 0755) < 0 && errno != EEXIST)
 		return jerr(err, errlen, -errno, "jail: cannot create cgroup %s: %s", cg->leaf,
