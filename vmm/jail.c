@@ -603,19 +603,26 @@ struct jail_ctx {
 	int alive_rd; /* read end of a pipe only the parent holds open for writing */
 };
 
-static int expose(const struct jail_ctx *c, const struct jail_path *p, char *err, size_t errlen)
+/*
+ * Exposes one path; src_fd is an O_PATH descriptor of the source opened
+ * before the tmpfs hid DIR (a kernel kept inside DIR, as Firecracker's
+ * jailer has it, must stay reachable), or -1 when the host lacks it.
+ */
+static int expose(const struct jail_ctx *c, const struct jail_path *p, int src_fd, char *err,
+		  size_t errlen)
 {
-	char target[JAIL_PATH_MAX * 2];
+	char target[JAIL_PATH_MAX * 2], src[64];
 	struct stat st;
 	char *slash;
 	int fd, ret;
 
-	if (stat(p->source, &st) < 0) {
-		if (p->optional)
-			return 0;
+	if (src_fd < 0)
+		return 0; /* optional and missing: the VMM says so itself */
+	if (fstat(src_fd, &st) < 0)
 		return jerr(err, errlen, -errno, "jail: cannot expose %s inside the jail: %s",
 			    p->source, strerror(errno));
-	}
+	/* The magic link reaches the file even where DIR's tmpfs now covers its path. */
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", src_fd);
 	snprintf(target, sizeof(target), "%s%s", c->j->dir, p->target);
 	slash = strrchr(target, '/');
 	*slash = '\0';
@@ -646,7 +653,7 @@ static int expose(const struct jail_ctx *c, const struct jail_path *p, char *err
 		return jerr(err, errlen, -errno, "jail: cannot create %s: %s", target,
 			    strerror(errno));
 	close(fd);
-	if (mount(p->source, target, NULL, MS_BIND, NULL) < 0)
+	if (mount(src, target, NULL, MS_BIND, NULL) < 0)
 		return jerr(err, errlen, -errno, "jail: cannot bind-mount %s into the jail: %s",
 			    p->source, strerror(errno));
 	if (p->kind == JAIL_FILE_RO &&
@@ -661,6 +668,7 @@ static int expose(const struct jail_ctx *c, const struct jail_path *p, char *err
 static int build_root(const struct jail_ctx *c, char *err, size_t errlen)
 {
 	char cwd_in[JAIL_PATH_MAX * 2];
+	int fds[JAIL_MAX_PATHS];
 	int ret;
 
 	/*
@@ -672,18 +680,38 @@ static int build_root(const struct jail_ctx *c, char *err, size_t errlen)
 	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
 		return jerr(err, errlen, -errno, "jail: cannot make / a slave mount: %s",
 			    strerror(errno));
+	for (int i = 0; i < c->npaths; i++) {
+		fds[i] = open(c->paths[i].source, O_PATH | O_CLOEXEC);
+		if (fds[i] < 0 && !c->paths[i].optional) {
+			ret =
+			    jerr(err, errlen, -errno, "jail: cannot expose %s inside the jail: %s",
+				 c->paths[i].source, strerror(errno));
+			for (int k = 0; k < i; k++)
+				if (fds[k] >= 0)
+					close(fds[k]);
+			return ret;
+		}
+	}
 	/*
 	 * A private tmpfs on DIR: the root holds only what we put there, DIR on
 	 * the host stays as it was, and everything vanishes with the namespace.
 	 */
-	if (mount("minivmm-jail", c->j->dir, "tmpfs", MS_NOSUID, "mode=0755,size=1m") < 0)
-		return jerr(err, errlen, -errno, "jail: cannot mount a tmpfs on %s: %s", c->j->dir,
-			    strerror(errno));
-	for (int i = 0; i < c->npaths; i++) {
-		ret = expose(c, &c->paths[i], err, errlen);
-		if (ret < 0)
-			return ret;
+	if (mount("minivmm-jail", c->j->dir, "tmpfs", MS_NOSUID, "mode=0755,size=1m") < 0) {
+		ret = jerr(err, errlen, -errno, "jail: cannot mount a tmpfs on %s: %s", c->j->dir,
+			   strerror(errno));
+		for (int i = 0; i < c->npaths; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		return ret;
 	}
+	ret = 0;
+	for (int i = 0; i < c->npaths && ret == 0; i++)
+		ret = expose(c, &c->paths[i], fds[i], err, errlen);
+	for (int i = 0; i < c->npaths; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (ret < 0)
+		return ret;
 	snprintf(cwd_in, sizeof(cwd_in), "%s%s", c->j->dir, c->cwd);
 	ret = mkdirs(cwd_in, 0755);
 	if (ret < 0)
