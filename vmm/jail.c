@@ -1004,7 +1004,8 @@ int mvm_jail_enter(const struct mvm_jail *jail, const struct mvm_config *cfg, in
 			}
 			close(console_fd);
 		} else if (errno != EEXIST) {
-			return jerr(err, errlen, -errno, "console log %s: %s", cfg->console_log,
+			return jerr(err, errlen, -errno,
+				    "jail: cannot create the console log %s: %s", cfg->console_log,
 				    strerror(errno));
 		}
 	}
