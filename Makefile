@@ -7,9 +7,20 @@ V_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -Wmissing-prototypes -Wstrict-prototypes -fno-strict-aliasing \
 	    -D_GNU_SOURCE -DMINIVMM_HAVE_SLIRP -I. -I/usr/include/iniparser -MMD -MP
 CFLAGS  ?=
-# Kernel payload decompressors (boot/decompress.c): zlib, liblzma, liblz4, libzstd, libbz2;
-# user-mode networking (devices/net_slirp.c): libslirp.
-LIBS    := -liniparser -lpthread -lz -llzma -llz4 -lzstd -lbz2 -lslirp
+# Libraries linked statically (Debian ships their .a): every shared library
+# is mapped and relocated at each start, and a jailed minivmm must need no
+# file of them inside its root.  Kernel payload decompressors
+# (boot/decompress.c): zlib, liblzma, liblz4, libzstd, libbz2.  Add to this
+# list only what has a .a (`dpkg -L libX-dev | grep '\.a$$'`).
+STATIC_LIBS := -liniparser -lz -llzma -llz4 -lzstd -lbz2
+# Shared: glibc only.  libslirp (no .a in Debian; it pulls in glib) is
+# dlopen()ed by devices/net_slirp.c when --net user asks for it: its header
+# is needed to build, libslirp0 only to run --net user.
+SHARED_LIBS := -lpthread -ldl
+LIBS    := -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic $(SHARED_LIBS)
+# Everything bound at start (full RELRO): nothing is resolved lazily later,
+# after a jail's pivot_root or under a seccomp filter.
+V_LDFLAGS := -Wl,-z,now -Wl,-z,relro
 
 LIB_SRCS  := $(sort $(filter-out vmm/main.c,$(wildcard vmm/*.c devices/*.c boot/*.c)))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -31,7 +42,7 @@ $(BUILD)/libminivmm.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/minivmm: $(BUILD)/vmm/main.o $(BUILD)/libminivmm.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS) $(V_LDFLAGS) -o $@ $^ $(LIBS)
 
 # Unit tests: every `Suite *NAME_suite(void)` in tests/unit/*.c is collected
 # into one Check runner; no list to keep by hand.

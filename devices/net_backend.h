@@ -125,4 +125,11 @@ const char *net_tap_ifname(const struct net_backend *be);
 int net_slirp_open(struct net_backend **out, const char *hostfwd, struct ev_loop *loop,
 		   const struct logger *log, struct vmm_err *err);
 
+/*
+ * Maps libslirp (dlopen, everything resolved now) so that a later
+ * net_slirp_open() needs no file of it: for a process about to lose its view
+ * of the file system (vmm/jail.c).  The mapping stays for the process's life.
+ */
+int net_slirp_preload(struct vmm_err *err);
+
 #endif

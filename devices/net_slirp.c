@@ -27,10 +27,21 @@
  * here before slirp_input(), and GSO frames are dropped.
  *
  * Everything runs under ns->lock (slirp itself is not thread-safe).
+ *
+ * libslirp is not linked: it is dlopen()ed when a --net user NIC is opened
+ * (net_slirp_load).  Linked, it and what it pulls in (glib, pcre2) cost every
+ * start of minivmm, NIC or not, about as much time as a whole small VM's life;
+ * Debian ships it shared only.  The header still gives us the types.  Each
+ * NIC keeps its own table of entry points (no process-wide state of ours);
+ * the library is loaded RTLD_NODELETE because glib cannot be unloaded, and a
+ * second dlopen by the same soname finds it already mapped, which is how a
+ * jailed minivmm (vmm/jail.c preloads it before pivot_root) gets it without
+ * any file of it inside the jail.
  */
 #include "devices/net_backend.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #ifndef MINIVMM_HAVE_SLIRP
@@ -47,9 +58,16 @@ int net_slirp_open(struct net_backend **out, const char *hostfwd, struct ev_loop
 			"available (install libslirp-dev and rebuild, or use --net tap=NAME)");
 }
 
+int net_slirp_preload(struct vmm_err *err)
+{
+	(void)err;
+	return 0;
+}
+
 #else
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <endian.h>
 #include <linux/virtio_net.h>
 #include <pthread.h>
@@ -63,6 +81,20 @@ int net_slirp_open(struct net_backend **out, const char *hostfwd, struct ev_loop
 #define SLIRP_FRAME_MAX	 (SLIRP_MTU + 14u)
 #define SLIRP_RXQ_FRAMES 64u
 #define SLIRP_GUEST_ADDR "10.0.2.15"
+
+/* The entry points of libslirp we call, resolved by net_slirp_load(). */
+struct slirp_api {
+	Slirp *(*new)(const SlirpConfig *cfg, const SlirpCb *callbacks, void *opaque);
+	void (*cleanup)(Slirp *slirp);
+	void (*input)(Slirp *slirp, const uint8_t *pkt, int pkt_len);
+	void (*pollfds_fill)(Slirp *slirp, uint32_t *timeout, SlirpAddPollCb add_poll,
+			     void *opaque);
+	void (*pollfds_poll)(Slirp *slirp, int select_error, SlirpGetREventsCb get_revents,
+			     void *opaque);
+	void (*handle_timer)(Slirp *slirp, SlirpTimerId id, void *cb_opaque);
+	int (*add_hostfwd)(Slirp *slirp, int is_udp, struct in_addr host_addr, int host_port,
+			   struct in_addr guest_addr, int guest_port);
+};
 
 struct slirp_pollent {
 	int fd;
@@ -90,6 +122,7 @@ struct rx_frame {
 struct net_slirp {
 	struct net_backend be;
 	pthread_mutex_t lock;
+	struct slirp_api api;
 	Slirp *slirp;
 	struct ev_loop *loop;
 	const struct logger *log;
@@ -175,6 +208,73 @@ static int64_t cb_clock_get_ns(void *opaque)
 	return (int64_t)clock_ns();
 }
 
+/* ---- loading libslirp ---- */
+
+/* The soname of libslirp 4.x (Debian's libslirp0). */
+#define SLIRP_SONAME	 "libslirp.so.0"
+
+static int slirp_dlopen(void **handle, struct vmm_err *err)
+{
+	/*
+	 * RTLD_NOW: a missing symbol fails here, not at the first packet; and
+	 * nothing is left to resolve lazily inside a jail.  RTLD_NODELETE:
+	 * glib registers destructors and thread-local state that must outlive
+	 * any one NIC.
+	 */
+	*handle = dlopen(SLIRP_SONAME, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	if (!*handle) {
+		const char *why = dlerror();
+		return vmm_errf(err, -ENOENT,
+				"net: --net user needs libslirp0 (" SLIRP_SONAME ": %s): "
+				"apt-get install libslirp0",
+				why ? why : "not found");
+	}
+	return 0;
+}
+
+/* Resolves every entry point into api, or fails naming the one missing. */
+static int net_slirp_load(struct slirp_api *api, struct vmm_err *err)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} syms[] = {
+	    {"slirp_new", offsetof(struct slirp_api, new)},
+	    {"slirp_cleanup", offsetof(struct slirp_api, cleanup)},
+	    {"slirp_input", offsetof(struct slirp_api, input)},
+	    {"slirp_pollfds_fill", offsetof(struct slirp_api, pollfds_fill)},
+	    {"slirp_pollfds_poll", offsetof(struct slirp_api, pollfds_poll)},
+	    {"slirp_handle_timer", offsetof(struct slirp_api, handle_timer)},
+	    {"slirp_add_hostfwd", offsetof(struct slirp_api, add_hostfwd)},
+	};
+	void *handle;
+	int ret = slirp_dlopen(&handle, err);
+
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		void *fn = dlsym(handle, syms[i].name);
+
+		if (!fn)
+			return vmm_errf(err, -ENOENT,
+					"net: " SLIRP_SONAME " has no %s (need libslirp 4.x: "
+					"apt-get install libslirp0)",
+					syms[i].name);
+		/* POSIX: a function pointer round-trips through void * from dlsym. */
+		memcpy((char *)api + syms[i].offset, &fn, sizeof(fn));
+	}
+	/* Our reference is dropped; RTLD_NODELETE keeps the mapping. */
+	dlclose(handle);
+	return 0;
+}
+
+int net_slirp_preload(struct vmm_err *err)
+{
+	struct slirp_api api;
+
+	return net_slirp_load(&api, err);
+}
+
 /* ---- slirp's timers ---- */
 
 static void timer_ready(struct ev_loop *loop, int fd, uint32_t events, void *opaque)
@@ -188,7 +288,7 @@ static void timer_ready(struct ev_loop *loop, int fd, uint32_t events, void *opa
 	if (read(fd, &ticks, sizeof(ticks)) < 0)
 		return; /* spurious (re-armed meanwhile) */
 	pthread_mutex_lock(&ns->lock);
-	slirp_handle_timer(ns->slirp, tm->id, tm->cb_opaque);
+	ns->api.handle_timer(ns->slirp, tm->id, tm->cb_opaque);
 	ns_resync(ns);
 	ns_flush(ns);
 	pthread_mutex_unlock(&ns->lock);
@@ -323,7 +423,7 @@ static void fd_ready(struct ev_loop *loop, int fd, uint32_t events, void *opaque
 			ns->polls[i].revents =
 			    from_epoll(events) &
 			    (ns->polls[i].events | SLIRP_POLL_ERR | SLIRP_POLL_HUP);
-	slirp_pollfds_poll(ns->slirp, 0, cb_get_revents, ns);
+	ns->api.pollfds_poll(ns->slirp, 0, cb_get_revents, ns);
 	ns_resync(ns);
 	ns_flush(ns);
 	pthread_mutex_unlock(&ns->lock);
@@ -339,7 +439,7 @@ static void poll_timer_ready(struct ev_loop *loop, int fd, uint32_t events, void
 	if (read(fd, &ticks, sizeof(ticks)) < 0)
 		return;
 	pthread_mutex_lock(&ns->lock);
-	slirp_pollfds_poll(ns->slirp, 0, cb_get_revents, ns); /* all revents 0: timers only */
+	ns->api.pollfds_poll(ns->slirp, 0, cb_get_revents, ns); /* all revents 0: timers only */
 	ns_resync(ns);
 	ns_flush(ns);
 	pthread_mutex_unlock(&ns->lock);
@@ -390,7 +490,7 @@ static void ns_resync(struct net_slirp *ns)
 	size_t i;
 
 	ns->npolls = 0;
-	slirp_pollfds_fill(ns->slirp, &timeout, cb_add_poll, ns);
+	ns->api.pollfds_fill(ns->slirp, &timeout, cb_add_poll, ns);
 
 	for (i = 0; i < ns->nregs;) {
 		struct slirp_reg *r = &ns->regs[i];
@@ -477,7 +577,7 @@ static int ns_send(struct net_backend *be, const struct iovec *iov, int iovcnt)
 		if (hdr.hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
 			finish_csum(frame, flen, le16toh(hdr.hdr.csum_start),
 				    le16toh(hdr.hdr.csum_offset));
-		slirp_input(ns->slirp, frame, (int)flen);
+		ns->api.input(ns->slirp, frame, (int)flen);
 		ns_resync(ns);
 		ns_flush(ns);
 	}
@@ -526,7 +626,7 @@ static void ns_destroy(struct net_backend *be)
 		ev_del(ns->loop, ns->regs[i].fd);
 	ns->nregs = 0;
 	if (ns->slirp)
-		slirp_cleanup(ns->slirp); /* frees its timers through cb_timer_free */
+		ns->api.cleanup(ns->slirp); /* frees its timers through cb_timer_free */
 	if (ns->poll_timer_fd >= 0) {
 		ev_del(ns->loop, ns->poll_timer_fd);
 		close(ns->poll_timer_fd);
@@ -585,7 +685,7 @@ static int add_hostfwd(struct net_slirp *ns, char *spec, const char *orig, struc
 	gp = strtol(gport, &end, 10);
 	if (*end || end == gport || gp < 1 || gp > 65535)
 		goto bad;
-	if (slirp_add_hostfwd(ns->slirp, is_udp, host, (int)hp, guest, (int)gp) < 0) {
+	if (ns->api.add_hostfwd(ns->slirp, is_udp, host, (int)hp, guest, (int)gp) < 0) {
 		int e = errno ? errno : EADDRINUSE;
 		return vmm_errf(err, -e,
 				"net user: hostfwd %s:%s:%ld: cannot listen on the host port "
@@ -633,6 +733,11 @@ int net_slirp_open(struct net_backend **out, const char *hostfwd, struct ev_loop
 	ns = calloc(1, sizeof(*ns));
 	if (!ns)
 		return vmm_errf(err, -ENOMEM, "net user: out of memory");
+	ret = net_slirp_load(&ns->api, err);
+	if (ret < 0) {
+		free(ns);
+		return ret;
+	}
 	pthread_mutex_init(&ns->lock, NULL);
 	ns->be.ops = &slirp_ops;
 	ns->be.kind = "user";
@@ -667,7 +772,7 @@ int net_slirp_open(struct net_backend **out, const char *hostfwd, struct ev_loop
 	cfg.vhostname = "minivmm";
 
 	pthread_mutex_lock(&ns->lock);
-	ns->slirp = slirp_new(&cfg, &slirp_callbacks, ns);
+	ns->slirp = ns->api.new(&cfg, &slirp_callbacks, ns);
 	if (!ns->slirp) {
 		pthread_mutex_unlock(&ns->lock);
 		ns_destroy(&ns->be);

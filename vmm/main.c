@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "boot/layout.h"
+#include "vmm/jail.h"
 #include "vmm/minivmm.h"
 
 /*
@@ -56,6 +57,9 @@ enum exit_status {
 /* Set before the handlers can run; read by them. */
 static struct mvm_vm *volatile running_vm;
 static volatile sig_atomic_t stop_signal;
+
+/* --jail's argument (vmm/jail.h), applied once the VM's configuration is known. */
+static const char *jail_spec;
 
 static struct termios saved_termios;
 static bool termios_saved;
@@ -102,6 +106,11 @@ static void usage(FILE *out)
 		"                            set any vm.ini key, e.g. --set vm.mem=1G\n"
 		"                              (repeatable)\n"
 		"      --config FILE         read settings from an ini file (see vm.ini.example)\n"
+		"      --jail DIR[,uid=U][,gid=G][,cgroup=PATH][,cpus=N][,mem=SIZE][,pids=N]\n"
+		"             [,netns=PATH|new][,nofile=N][,fsize=SIZE]\n"
+		"                            run the VM confined: namespaces, DIR as its root\n"
+		"                              holding only the VM's files, cgroup limits, as\n"
+		"                              U:G without capabilities (README \"Jail\")\n"
 		"  -h, --help                print this help and exit\n"
 		"  -V, --version             print the version and exit\n"
 		"\n"
@@ -402,6 +411,7 @@ enum long_only_option {
 	OPT_DISK,
 	OPT_NET,
 	OPT_RNG,
+	OPT_JAIL,
 };
 
 static const struct option long_options[] = {
@@ -423,6 +433,7 @@ static const struct option long_options[] = {
     {"disk", required_argument, NULL, OPT_DISK},
     {"net", required_argument, NULL, OPT_NET},
     {"rng", required_argument, NULL, OPT_RNG},
+    {"jail", required_argument, NULL, OPT_JAIL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -503,6 +514,11 @@ static void parse_args(int argc, char **argv, struct mvm_config *cfg)
 			continue;
 		case OPT_RNG:
 			pending[npending++] = (struct pending){.flag = "--rng", .value = optarg};
+			continue;
+		case OPT_JAIL:
+			if (jail_spec)
+				fail_usage("--jail given twice");
+			jail_spec = optarg;
 			continue;
 		case ':':
 			fail_usage("option '%s' needs an argument", bad);
@@ -626,6 +642,22 @@ int main(int argc, char **argv)
 
 	/* Before create: a Ctrl-C while the kernel loads still stops us cleanly. */
 	install_signal_handlers();
+	if (jail_spec) {
+		struct mvm_jail jail;
+		int jail_status = STATUS_ERROR;
+
+		if (mvm_jail_parse(&jail, jail_spec, err, sizeof(err)) < 0)
+			fail_usage("--jail %s: %s", jail_spec, err);
+		/* The parent returns 1 with the jailed child's status; the child goes on. */
+		ret = mvm_jail_enter(&jail, &cfg, &jail_status, err, sizeof(err));
+		mvm_jail_free(&jail);
+		if (ret < 0)
+			fail("%s", err);
+		if (ret > 0) {
+			mvm_config_free(&cfg);
+			return jail_status;
+		}
+	}
 	ret = mvm_vm_create(&cfg, &vm, err, sizeof(err));
 	if (ret < 0)
 		fail("%s", err[0] ? err : strerror(-ret));
