@@ -97,6 +97,8 @@ static void usage(FILE *out)
 		"                              (default 0: no limit)\n"
 		"      --log-level LEVEL     error, warn, info or debug          [run] log_level\n"
 		"                              (default info)\n"
+		"      --seccomp MODE        on, log or off: per-thread syscall  [run] seccomp\n"
+		"                              filters (default on; README)\n"
 		"  -v, --verbose             same as --log-level debug\n"
 		"      --set SECTION.KEY=VALUE\n"
 		"                            set any vm.ini key, e.g. --set vm.mem=1G\n"
@@ -402,6 +404,7 @@ enum long_only_option {
 	OPT_DISK,
 	OPT_NET,
 	OPT_RNG,
+	OPT_SECCOMP,
 };
 
 static const struct option long_options[] = {
@@ -423,6 +426,7 @@ static const struct option long_options[] = {
     {"disk", required_argument, NULL, OPT_DISK},
     {"net", required_argument, NULL, OPT_NET},
     {"rng", required_argument, NULL, OPT_RNG},
+    {"seccomp", required_argument, NULL, OPT_SECCOMP},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -443,6 +447,7 @@ static const struct {
     {OPT_CONSOLE_LOG, "--console-log", "console", "log", NULL},
     {OPT_TIMEOUT, "--timeout", "run", "timeout", NULL},
     {OPT_LOG_LEVEL, "--log-level", "run", "log_level", NULL},
+    {OPT_SECCOMP, "--seccomp", "run", "seccomp", NULL},
     {'v', "--verbose", "run", "log_level", "debug"},
     {OPT_NO_CONSOLE_STDIN, "--no-console-stdin", "console", "stdin", "false"},
     {OPT_NO_CONSOLE_STDOUT, "--no-console-stdout", "console", "stdout", "false"},
