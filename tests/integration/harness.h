@@ -25,6 +25,9 @@ struct run_opts {
 	int send_signal;	/* after `signal_after` appears on stdout, send this signal */
 	const char *signal_after;
 	const char *run_as_user; /* drop privileges to this user (setpriv) */
+	/* Called with minivmm's pid once `signal_after` appears, before the signal. */
+	void (*while_running)(pid_t pid, void *arg);
+	void *while_running_arg;
 };
 
 /* argv: NULL-terminated list of arguments after the program name. */
