@@ -28,6 +28,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -37,21 +38,37 @@
 
 #define ALLOW(call, why)                                                                           \
 	{                                                                                          \
-		SCMP_SYS(call), SC_ANY, 0, 0, 0, #call                                             \
+		SCMP_SYS(call), SC_ANY, 0, 0, 0, 0, #call                                          \
 	}
 #define ALLOW_IF(call, arg_, val, need, label)                                                     \
 	{                                                                                          \
-		SCMP_SYS(call), SC_ARG_EQ32, arg_, val, need, label                                \
+		SCMP_SYS(call), SC_ARG_EQ32, arg_, val, need, 0, label                             \
 	}
 /* ioctl request numbers compared on 32 bits: musl sign-extends them (FC #1206). */
 #define IOCTL(req)                                                                                 \
 	{                                                                                          \
-		SCMP_SYS(ioctl), SC_ARG_EQ32, 1, req, 0, "ioctl " #req                             \
+		SCMP_SYS(ioctl), SC_ARG_EQ32, 1, req, 0, 0, "ioctl " #req                          \
 	}
 #define IOCTL_IF(req, need)                                                                        \
 	{                                                                                          \
-		SCMP_SYS(ioctl), SC_ARG_EQ32, 1, req, need, "ioctl " #req                          \
+		SCMP_SYS(ioctl), SC_ARG_EQ32, 1, req, need, 0, "ioctl " #req                       \
 	}
+
+/*
+ * glibc opens files lazily, on the first use of some features: the time
+ * zone (even gmtime_r; sc_filters_build() loads it first) and
+ * /proc/sys/vm/overcommit_memory the first time a thread's malloc heap
+ * shrinks (check_may_shrink_heap).  It copes with a failed open, and
+ * minivmm itself opens nothing after setup, so openat fails with EACCES
+ * instead of killing the VM an hour into its run.  Not with libslirp, whose
+ * read-only opens are allowed instead (libseccomp takes one action per
+ * syscall and argument set).
+ */
+#define OPENAT_FAILS(unless_)                                                                      \
+	{                                                                                          \
+		SCMP_SYS(openat), SC_ARG_ERRNO, 0, EACCES, 0, unless_, "openat -> EACCES"          \
+	}
+#define OPEN_WRITE_FLAGS (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | __O_TMPFILE)
 
 /*
  * Every thread that runs under a filter: glibc's allocator, locks, clocks,
@@ -71,8 +88,8 @@ static const struct sc_rule common_rules[] = {
     ALLOW(rt_sigprocmask, "signal masks"),
     ALLOW(restart_syscall, "interrupted calls"),
     /* malloc: arenas and large blocks.  Never executable memory. */
-    {SCMP_SYS(mmap), SC_ARG_CLEAR, 2, PROT_EXEC, 0, "mmap without PROT_EXEC"},
-    {SCMP_SYS(mprotect), SC_ARG_CLEAR, 2, PROT_EXEC, 0, "mprotect without PROT_EXEC"},
+    {SCMP_SYS(mmap), SC_ARG_CLEAR, 2, PROT_EXEC, 0, 0, "mmap without PROT_EXEC"},
+    {SCMP_SYS(mprotect), SC_ARG_CLEAR, 2, PROT_EXEC, 0, 0, "mprotect without PROT_EXEC"},
     ALLOW(munmap, "free"),
     ALLOW(mremap, "realloc"),
     ALLOW(brk, "malloc's main arena"),
@@ -89,7 +106,7 @@ static const struct sc_rule common_rules[] = {
      * Nothing creates threads after the filters; glibc treats EPERM from
      * clone3 as fatal but falls back to clone on ENOSYS (moby #42680).
      */
-    {SCMP_SYS(clone3), SC_ARG_ERRNO, 0, ENOSYS, 0, "clone3 -> ENOSYS"},
+    {SCMP_SYS(clone3), SC_ARG_ERRNO, 0, ENOSYS, 0, 0, "clone3 -> ENOSYS"},
 };
 
 /* vCPU threads (vmm/vcpu.c): KVM_RUN and the exits it returns. */
@@ -118,6 +135,7 @@ static const struct sc_rule vcpu_rules[] = {
     IOCTL(TUNSETOFFLOAD),
     ALLOW(epoll_ctl, "device activation"),
     ALLOW(close, "device reset: timer fds"),
+    OPENAT_FAILS(0),
 };
 
 /*
@@ -157,7 +175,7 @@ static const struct sc_rule loop_rules[] = {
     IOCTL(KVM_IRQFD),
     IOCTL(KVM_GET_MSRS),
     /* Kicking vCPUs out of KVM_RUN: pthread_kill = tgkill(getpid(), tid), own process only. */
-    {SCMP_SYS(tgkill), SC_ARG_EQ_SELF, 0, 0, 0, "tgkill own process"},
+    {SCMP_SYS(tgkill), SC_ARG_EQ_SELF, 0, 0, 0, 0, "tgkill own process"},
     /* The CLI puts its terminal back (tcsetattr TCSADRAIN) after the run. */
     IOCTL(TCGETS),
     IOCTL(TCSETS),
@@ -165,26 +183,31 @@ static const struct sc_rule loop_rules[] = {
     /* libslirp (devices/net_slirp.c): guest connections become host sockets. */
     ALLOW_IF(socket, 0, AF_INET, SC_NEED_SLIRP, "socket AF_INET"),
     ALLOW_IF(socket, 0, AF_INET6, SC_NEED_SLIRP, "socket AF_INET6"),
-    {SCMP_SYS(connect), SC_ANY, 0, 0, SC_NEED_SLIRP, "connect"},
-    {SCMP_SYS(accept), SC_ANY, 0, 0, SC_NEED_SLIRP, "accept (hostfwd)"},
-    {SCMP_SYS(accept4), SC_ANY, 0, 0, SC_NEED_SLIRP, "accept4 (hostfwd)"},
-    {SCMP_SYS(bind), SC_ANY, 0, 0, SC_NEED_SLIRP, "bind"},
-    {SCMP_SYS(listen), SC_ANY, 0, 0, SC_NEED_SLIRP, "listen"},
-    {SCMP_SYS(getsockname), SC_ANY, 0, 0, SC_NEED_SLIRP, "getsockname"},
-    {SCMP_SYS(getpeername), SC_ANY, 0, 0, SC_NEED_SLIRP, "getpeername"},
-    {SCMP_SYS(setsockopt), SC_ANY, 0, 0, SC_NEED_SLIRP, "setsockopt"},
-    {SCMP_SYS(getsockopt), SC_ANY, 0, 0, SC_NEED_SLIRP, "getsockopt"},
-    {SCMP_SYS(sendto), SC_ANY, 0, 0, SC_NEED_SLIRP, "sendto"},
-    {SCMP_SYS(recvfrom), SC_ANY, 0, 0, SC_NEED_SLIRP, "recvfrom"},
-    {SCMP_SYS(sendmsg), SC_ANY, 0, 0, SC_NEED_SLIRP, "sendmsg"},
-    {SCMP_SYS(recvmsg), SC_ANY, 0, 0, SC_NEED_SLIRP, "recvmsg"},
-    {SCMP_SYS(shutdown), SC_ANY, 0, 0, SC_NEED_SLIRP, "shutdown"},
+    {SCMP_SYS(connect), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "connect"},
+    {SCMP_SYS(accept), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "accept (hostfwd)"},
+    {SCMP_SYS(accept4), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "accept4 (hostfwd)"},
+    {SCMP_SYS(bind), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "bind"},
+    {SCMP_SYS(listen), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "listen"},
+    {SCMP_SYS(getsockname), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "getsockname"},
+    {SCMP_SYS(getpeername), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "getpeername"},
+    {SCMP_SYS(setsockopt), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "setsockopt"},
+    {SCMP_SYS(getsockopt), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "getsockopt"},
+    {SCMP_SYS(sendto), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "sendto"},
+    {SCMP_SYS(recvfrom), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "recvfrom"},
+    {SCMP_SYS(sendmsg), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "sendmsg"},
+    {SCMP_SYS(recvmsg), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "recvmsg"},
+    {SCMP_SYS(shutdown), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "shutdown"},
     ALLOW_IF(fcntl, 1, F_GETFL, SC_NEED_SLIRP, "fcntl F_GETFL"),
     ALLOW_IF(fcntl, 1, F_SETFL, SC_NEED_SLIRP, "fcntl F_SETFL"),
     ALLOW_IF(fcntl, 1, F_GETFD, SC_NEED_SLIRP, "fcntl F_GETFD"),
     ALLOW_IF(fcntl, 1, F_SETFD, SC_NEED_SLIRP, "fcntl F_SETFD"),
     IOCTL_IF(FIONREAD, SC_NEED_SLIRP),
     IOCTL_IF(FIONBIO, SC_NEED_SLIRP),
+    /* libslirp reads /etc/resolv.conf (and stats it) for the DNS it forwards to: read-only. */
+    {SCMP_SYS(openat), SC_ARG_CLEAR, 2, OPEN_WRITE_FLAGS, SC_NEED_SLIRP, 0, "openat read-only"},
+    {SCMP_SYS(newfstatat), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "newfstatat"},
+    {SCMP_SYS(fstat), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "fstat"},
+    OPENAT_FAILS(SC_NEED_SLIRP),
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -239,7 +262,7 @@ static int add_rules(scmp_filter_ctx ctx, const struct sc_rule *rules, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		int ret;
 
-		if (rules[i].needs & ~needs)
+		if ((rules[i].needs & ~needs) || (rules[i].unless & needs))
 			continue;
 		ret = add_rule(ctx, &rules[i]);
 		if (ret < 0)
@@ -295,6 +318,12 @@ int sc_filters_build(struct sc_filters *f, enum mvm_seccomp mode, unsigned needs
 {
 	memset(f, 0, sizeof(*f));
 	f->mode = mode;
+	/*
+	 * glibc reads the time zone (/etc/localtime) on the first time
+	 * conversion, gmtime_r included (the CMOS RTC on a vCPU thread): now,
+	 * while opening files is still allowed (CH #2111).
+	 */
+	tzset();
 	if (mode == MVM_SECCOMP_OFF)
 		return 0;
 	for (int role = 0; role < SC_ROLE_COUNT; role++) {

@@ -52,6 +52,7 @@ struct sc_rule {
 	unsigned arg;	  /* which argument the match looks at */
 	uint64_t value;	  /* see enum sc_match */
 	unsigned needs;	  /* SC_NEED_*: 0 = always */
+	unsigned unless;  /* SC_NEED_*: left out when the VM has one of these */
 	const char *name; /* "ioctl KVM_RUN", for tests and messages */
 };
 

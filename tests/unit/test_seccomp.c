@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/seccomp.h"
@@ -105,6 +106,8 @@ enum action {
 	DO_CLONE3,
 	DO_APPLY_TWICE,
 	DO_TGKILL_OTHER,
+	DO_OPEN,
+	DO_GMTIME,
 };
 
 struct child_result {
@@ -161,6 +164,16 @@ static void run_child(enum mvm_seccomp mode, enum sc_role role, enum action what
 		case DO_TGKILL_OTHER:
 			ret = syscall(SYS_tgkill, 1, 1, 0);
 			break;
+		case DO_OPEN:
+			ret = open("/dev/null", O_RDONLY);
+			break;
+		case DO_GMTIME: {
+			/* The CMOS RTC's conversion, on a vCPU thread. */
+			time_t t = 86400;
+			struct tm tm;
+			ret = gmtime_r(&t, &tm) ? tm.tm_mday : -1;
+			break;
+		}
 		}
 		n = snprintf(line, sizeof(line), "ret=%ld errno=%d\n", ret, ret < 0 ? errno : 0);
 		if (write(STDERR_FILENO, line, (size_t)n) < 0)
@@ -263,6 +276,30 @@ START_TEST(tgkill_only_within_the_process)
 }
 END_TEST
 
+/* glibc's lazy opens (time zone, heap shrink) get EACCES instead of a SIGSYS. */
+START_TEST(open_fails_with_eacces)
+{
+	struct child_result r;
+	char want[32];
+
+	snprintf(want, sizeof(want), "ret=-1 errno=%d", EACCES);
+	run_child(MVM_SECCOMP_ON, SC_ROLE_VCPU, DO_OPEN, &r);
+	assert_ran(&r, want);
+	run_child(MVM_SECCOMP_ON, SC_ROLE_LOOP, DO_OPEN, &r);
+	assert_ran(&r, want);
+}
+END_TEST
+
+/* The first gmtime_r after the filter would open /etc/localtime; the build loads it first. */
+START_TEST(time_conversion_needs_no_file)
+{
+	struct child_result r;
+
+	run_child(MVM_SECCOMP_ON, SC_ROLE_VCPU, DO_GMTIME, &r);
+	assert_ran(&r, "ret=2 ");
+}
+END_TEST
+
 Suite *seccomp_suite(void)
 {
 	Suite *s = suite_create("seccomp");
@@ -277,6 +314,8 @@ Suite *seccomp_suite(void)
 	tcase_add_test(tc, clone3_fails_with_enosys);
 	tcase_add_test(tc, second_filter_on_one_thread_is_refused);
 	tcase_add_test(tc, tgkill_only_within_the_process);
+	tcase_add_test(tc, open_fails_with_eacces);
+	tcase_add_test(tc, time_conversion_needs_no_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
