@@ -179,8 +179,9 @@ int mvm_vm_create(const struct mvm_config *cfg, struct mvm_vm **out, char *err, 
  * Starts the vCPU threads and runs the event loop on the calling thread until
  * the VM ends; fills *exit.  Unless the config's seccomp is MVM_SECCOMP_OFF,
  * the calling thread loads the event loop's seccomp filter first and keeps
- * it for the rest of its life (enum mvm_seccomp says what that allows).  Returns 0 when the run ended for any reason
- * (the reason is in *exit), or a negative errno if it could not start.
+ * it for the rest of its life (enum mvm_seccomp says what that allows).
+ * Returns 0 when the run ended for any reason (the reason is in *exit), or a
+ * negative errno if it could not start.
  */
 int mvm_vm_run(struct mvm_vm *vm, struct mvm_exit *exit);
 
