@@ -96,7 +96,7 @@ test: all $(BUILD)/minivmm-test $(BUILD)/unit-tests $(BUILD)/integration-tests $
 	$(MAKE) asan
 	tests/run
 
-bench: all guests
+bench: all guests $(BUILD)/tools/seccomp_cost
 	bench/run
 
 # The integration tests and real-Linux boots inside the SVM test host

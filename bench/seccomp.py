@@ -8,8 +8,11 @@ machine's load hits both modes alike:
   - per exit: `exit_loop`, 100000 port writes, each a VM exit handled on the
     vCPU thread (one KVM_RUN ioctl through the vCPU filter per exit); the cost
     per exit is (exit_loop time - poweroff time) / exits.
+  - per system call, natively (build/tools/seccomp_cost, no KVM): ioctl
+    KVM_RUN (EBADF) and a zero-timeout epoll_wait before and after loading
+    the vCPU's and the loop's filter, i.e. what the filter itself adds.
 Prints medians, the spread (min..max) and the on/off ratios; asserts nothing.
-On a PVM host it re-runs itself inside the SVM test host (TCG: compare ratios).
+On a PVM host the VM parts re-run inside the SVM test host (TCG: compare ratios).
 Usage: bench/seccomp.py [-n PAIRS] [--here]
 """
 import argparse
@@ -42,6 +45,26 @@ def spread(vals, scale):
             f"({min(vals) * scale:.2f}..{max(vals) * scale:.2f})")
 
 
+def native_cost(runs=5):
+    """The filter's own cost per system call, on this machine's CPU (no KVM)."""
+    tool = os.path.join(BUILD, "tools", "seccomp_cost")
+    if not os.path.exists(tool):
+        print(f"(no {tool}: make build/tools/seccomp_cost for the per-syscall cost)")
+        return
+    vals = {}
+    for _ in range(runs):
+        out = subprocess.run([tool], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            role, _, off, _, on = line.split()
+            vals.setdefault(role, []).append((float(off), float(on)))
+    print(f"per system call on this CPU (no KVM), median of {runs} runs of 10^6 calls:")
+    for role, call in (("vcpu", "ioctl KVM_RUN"), ("loop", "epoll_wait 0")):
+        off = statistics.median(v[0] for v in vals[role])
+        on = statistics.median(v[1] for v in vals[role])
+        print(f"  {role:5} {call:14} off {off:7.1f} ns  on {on:7.1f} ns  "
+              f"(+{on - off:.1f} ns, {on / off:.3f}x)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", "--pairs", type=int, default=8, help="on/off pairs per guest")
@@ -49,6 +72,7 @@ def main():
     args = ap.parse_args()
     require([MINIVMM, os.path.join(BUILD, "guests", "exit_loop.elf")], "seccomp bench",
             "make -j2 all guests")
+    native_cost()
     if PVM and not IN_L1 and not args.here:
         sys.exit(rerun_in_l1(["python3", "bench/seccomp.py", "-n", str(args.pairs)], 1800))
 
