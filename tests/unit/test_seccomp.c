@@ -61,6 +61,46 @@ START_TEST(tables_are_well_formed)
 }
 END_TEST
 
+/* Calls that would undo the confinement are in no table, whatever the VM has. */
+START_TEST(no_table_allows_escape_hatches)
+{
+	static const int never[] = {
+	    SCMP_SYS(execve),
+	    SCMP_SYS(execveat),
+	    SCMP_SYS(fork),
+	    SCMP_SYS(vfork),
+	    SCMP_SYS(clone),
+	    SCMP_SYS(ptrace),
+	    SCMP_SYS(process_vm_writev),
+	    SCMP_SYS(mount),
+	    SCMP_SYS(pivot_root),
+	    SCMP_SYS(bpf),
+	    SCMP_SYS(seccomp),
+	    SCMP_SYS(prctl),
+	    SCMP_SYS(kexec_load),
+	    SCMP_SYS(init_module),
+	    SCMP_SYS(setuid),
+	    SCMP_SYS(unshare),
+	    SCMP_SYS(setns),
+	    SCMP_SYS(rt_sigaction),
+	    SCMP_SYS(open),
+	    SCMP_SYS(kill),
+	};
+	const struct sc_rule *tables[3];
+	size_t ns[3];
+
+	tables[0] = sc_common_table(&ns[0]);
+	tables[1] = sc_table(SC_ROLE_VCPU, &ns[1]);
+	tables[2] = sc_table(SC_ROLE_LOOP, &ns[2]);
+	for (int t = 0; t < 3; t++)
+		for (size_t i = 0; i < ns[t]; i++)
+			for (size_t k = 0; k < sizeof(never) / sizeof(never[0]); k++)
+				ck_assert_msg(tables[t][i].nr != never[k] ||
+						  tables[t][i].match == SC_ARG_ERRNO,
+					      "a table allows %s", tables[t][i].name);
+}
+END_TEST
+
 /* Every mode and need compiles to a loadable-sized BPF program (seccomp_export_bpf). */
 START_TEST(filters_build_for_every_mode)
 {
@@ -317,6 +357,7 @@ Suite *seccomp_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, tables_are_well_formed);
+	tcase_add_test(tc, no_table_allows_escape_hatches);
 	tcase_add_test(tc, filters_build_for_every_mode);
 	tcase_add_test(tc, mode_off_builds_nothing);
 	tcase_add_test(tc, forbidden_call_kills_with_one_line);
