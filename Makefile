@@ -10,9 +10,10 @@ CFLAGS  ?=
 # Libraries linked statically (Debian ships their .a): every shared library
 # is mapped and relocated at each start, and a jailed minivmm must need no
 # file of them inside its root.  Kernel payload decompressors
-# (boot/decompress.c): zlib, liblzma, liblz4, libzstd, libbz2.  Add to this
-# list only what has a .a (`dpkg -L libX-dev | grep '\.a$$'`).
-STATIC_LIBS := -liniparser -lz -llzma -llz4 -lzstd -lbz2
+# (boot/decompress.c): zlib, liblzma, liblz4, libzstd, libbz2; the per-thread
+# seccomp filters generated from vmm/seccomp.c's tables: libseccomp.  Add to
+# this list only what has a .a (`dpkg -L libX-dev | grep '\.a$$'`).
+STATIC_LIBS := -liniparser -lz -llzma -llz4 -lzstd -lbz2 -lseccomp
 # Shared: glibc only.  libslirp (no .a in Debian; it pulls in glib) is
 # dlopen()ed by devices/net_slirp.c when --net user asks for it: its header
 # is needed to build, libslirp0 only to run --net user.
@@ -42,6 +43,24 @@ $(BUILD)/libminivmm.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/minivmm: $(BUILD)/vmm/main.o $(BUILD)/libminivmm.a
+	$(CC) $(CFLAGS) $(V_LDFLAGS) -o $@ $^ $(LIBS)
+
+# Syscall names for the SIGSYS line (vmm/seccomp.c): the C library's own
+# list, so that a signal handler can name a number without calling anything.
+$(BUILD)/syscall_names.h:
+	@mkdir -p $(BUILD)
+	echo '#include <sys/syscall.h>' | $(CC) -dM -E - | sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/[\2] = "\1",/p' > $@
+$(BUILD)/vmm/seccomp.o: $(BUILD)/syscall_names.h
+$(BUILD)/vmm/seccomp.o: V_CFLAGS += -I$(BUILD)
+
+# build/minivmm-test: the CLI plus test-only hooks (vmm/seccomp.c built with
+# MINIVMM_TEST_HOOKS: make a thread role break its filter on request), for
+# the integration tests; build/minivmm never contains them.
+$(BUILD)/test-hooks/vmm/seccomp.o: vmm/seccomp.c $(BUILD)/syscall_names.h
+	@mkdir -p $(dir $@)
+	$(CC) $(V_CFLAGS) -I$(BUILD) -DMINIVMM_TEST_HOOKS $(CFLAGS) -c $< -o $@
+
+$(BUILD)/minivmm-test: $(BUILD)/vmm/main.o $(BUILD)/test-hooks/vmm/seccomp.o $(BUILD)/libminivmm.a
 	$(CC) $(CFLAGS) $(V_LDFLAGS) -o $@ $^ $(LIBS)
 
 # Unit tests: every `Suite *NAME_suite(void)` in tests/unit/*.c is collected
@@ -83,16 +102,16 @@ check: $(BUILD)/unit-tests
 asan:
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build/asan/unit-tests
 
-test: all $(BUILD)/unit-tests $(BUILD)/integration-tests $(BUILD)/tools/acpi_dump guests
+test: all $(BUILD)/minivmm-test $(BUILD)/unit-tests $(BUILD)/integration-tests $(BUILD)/tools/acpi_dump guests
 	$(MAKE) asan
 	tests/run
 
-bench: all guests
+bench: all guests $(BUILD)/tools/seccomp_cost
 	bench/run
 
 # The integration tests and real-Linux boots inside the SVM test host
 # (tests/hostvm/README.md): a hardware-style KVM under QEMU's emulator.
-hostvm-test: all $(BUILD)/integration-tests guests
+hostvm-test: all $(BUILD)/minivmm-test $(BUILD)/integration-tests guests
 	tests/hostvm/suite
 
 # A full Linux boot on this machine's PVM /dev/kvm (guest kernel code
@@ -108,4 +127,5 @@ format:
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(INTEG_OBJS:.o=.d) $(BUILD)/vmm/main.d
+-include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(INTEG_OBJS:.o=.d) $(BUILD)/vmm/main.d \
+	 $(BUILD)/test-hooks/vmm/seccomp.d

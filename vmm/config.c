@@ -68,6 +68,7 @@ static const char *const cpu_template_names[] = {"auto", "host", "baseline", NUL
 static const char *const decompress_names[] = {"auto", "host", "guest", NULL};
 static const char *const disk_cache_names[] = {"writeback", "none", "unsafe", NULL};
 static const char *const net_backend_names[] = {"none", "tap", "user", NULL};
+static const char *const seccomp_names[] = {"on", "log", "off", NULL};
 
 #define FIELD(name) offsetof(struct mvm_config, name)
 
@@ -85,6 +86,7 @@ static const struct setting settings[] = {
     {"console", "stdin", SET_BOOL, FIELD(console_stdin), NULL},
     {"run", "timeout", SET_SECONDS, FIELD(timeout_s), NULL},
     {"run", "log_level", SET_LOG_LEVEL, FIELD(log_level), NULL},
+    {"run", "seccomp", SET_ENUM, FIELD(seccomp), seccomp_names},
 #define DISK_SETTINGS(i)                                                                           \
 	{"disk" #i, "path", SET_DISK_PATH, FIELD(disks[i].path), NULL},                            \
 	    {"disk" #i, "ro", SET_BOOL, FIELD(disks[i].read_only), NULL},                          \
@@ -145,6 +147,7 @@ void mvm_config_init(struct mvm_config *cfg)
 	cfg->timeout_s = 0;
 	cfg->log_level = MVM_LOG_INFO;
 	cfg->rng = true;
+	cfg->seccomp = MVM_SECCOMP_ON;
 }
 
 void mvm_config_free(struct mvm_config *cfg)

@@ -101,6 +101,8 @@ static void usage(FILE *out)
 		"                              (default 0: no limit)\n"
 		"      --log-level LEVEL     error, warn, info or debug          [run] log_level\n"
 		"                              (default info)\n"
+		"      --seccomp MODE        on, log or off: per-thread syscall  [run] seccomp\n"
+		"                              filters (default on; README)\n"
 		"  -v, --verbose             same as --log-level debug\n"
 		"      --set SECTION.KEY=VALUE\n"
 		"                            set any vm.ini key, e.g. --set vm.mem=1G\n"
@@ -412,6 +414,7 @@ enum long_only_option {
 	OPT_NET,
 	OPT_RNG,
 	OPT_JAIL,
+	OPT_SECCOMP,
 };
 
 static const struct option long_options[] = {
@@ -434,6 +437,7 @@ static const struct option long_options[] = {
     {"net", required_argument, NULL, OPT_NET},
     {"rng", required_argument, NULL, OPT_RNG},
     {"jail", required_argument, NULL, OPT_JAIL},
+    {"seccomp", required_argument, NULL, OPT_SECCOMP},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -454,6 +458,7 @@ static const struct {
     {OPT_CONSOLE_LOG, "--console-log", "console", "log", NULL},
     {OPT_TIMEOUT, "--timeout", "run", "timeout", NULL},
     {OPT_LOG_LEVEL, "--log-level", "run", "log_level", NULL},
+    {OPT_SECCOMP, "--seccomp", "run", "seccomp", NULL},
     {'v', "--verbose", "run", "log_level", "debug"},
     {OPT_NO_CONSOLE_STDIN, "--no-console-stdin", "console", "stdin", "false"},
     {OPT_NO_CONSOLE_STDOUT, "--no-console-stdout", "console", "stdout", "false"},

@@ -83,6 +83,22 @@ enum mvm_kernel_decompress {
 	MVM_DECOMPRESS_GUEST,	 /* the classic path: the kernel's own decompressor */
 };
 
+/*
+ * Per-thread seccomp filters (README "Confinement: seccomp").  With ON or
+ * LOG, mvm_vm_run() confines the thread that calls it, for good: before the
+ * event loop starts, that thread loads the event loop's filter, so after
+ * mvm_vm_run() returns it may only make the calls the loop's table allows
+ * (enough for mvm_vm_destroy(), writing to fds it holds, freeing memory and
+ * exiting; not opening files, creating sockets or threads, or executing).
+ * Call mvm_vm_run() on a thread that does nothing else afterwards, one VM
+ * per thread, or choose OFF.  Each vCPU thread loads its own filter.
+ */
+enum mvm_seccomp {
+	MVM_SECCOMP_ON = 0, /* a call outside the lists kills the process by SIGSYS (default) */
+	MVM_SECCOMP_LOG,    /* the call runs; the kernel logs it (audit type 1326) */
+	MVM_SECCOMP_OFF,    /* no filter */
+};
+
 struct mvm_config {
 	/* [vm] */
 	uint32_t cpus;	    /* 1..MVM_MAX_CPUS, default 1 */
@@ -109,6 +125,7 @@ struct mvm_config {
 	/* [run] */
 	uint32_t timeout_s;	      /* 0: no limit */
 	enum mvm_log_level log_level; /* default info */
+	enum mvm_seccomp seccomp;     /* default on */
 };
 
 /* Sets the defaults listed above; strings are NULL. */
@@ -160,8 +177,11 @@ int mvm_vm_create(const struct mvm_config *cfg, struct mvm_vm **out, char *err, 
 
 /*
  * Starts the vCPU threads and runs the event loop on the calling thread until
- * the VM ends; fills *exit.  Returns 0 when the run ended for any reason
- * (the reason is in *exit), or a negative errno if it could not start.
+ * the VM ends; fills *exit.  Unless the config's seccomp is MVM_SECCOMP_OFF,
+ * the calling thread loads the event loop's seccomp filter first and keeps
+ * it for the rest of its life (enum mvm_seccomp says what that allows).
+ * Returns 0 when the run ended for any reason (the reason is in *exit), or a
+ * negative errno if it could not start.
  */
 int mvm_vm_run(struct mvm_vm *vm, struct mvm_exit *exit);
 

@@ -561,6 +561,15 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, MVM_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
+	/* Before the first KVM_RUN: the guest must not run a single exit unconfined. */
+	{
+		struct vmm_err e = {{0}};
+
+		if (sc_filters_apply(&vm->seccomp, SC_ROLE_VCPU, name, &e) < 0) {
+			vm_request_exit(vm, MVM_EXIT_HOST_ERROR, 0, e.msg);
+			return NULL;
+		}
+	}
 	while (!atomic_load_explicit(&vm->stopping, memory_order_acquire)) {
 		uint64_t entered = clock_ns();
 		int r = ioctl(vcpu->fd, KVM_RUN, 0);

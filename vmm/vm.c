@@ -647,6 +647,19 @@ static int create_vcpus(struct vm *vm, enum mvm_cpu_template asked, struct vmm_e
 
 /* ---- Lifecycle ---------------------------------------------------------------- */
 
+/* Generated once here so that a thread only loads its filter (vmm/seccomp.h). */
+static int build_seccomp(struct vm *vm, const struct mvm_config *cfg, struct vmm_err *err)
+{
+	unsigned needs = 0;
+
+	for (unsigned i = 0; i < cfg->nnets; i++)
+		if (cfg->nets[i].backend == MVM_NET_USER)
+			needs |= SC_NEED_SLIRP;
+	if (cfg->seccomp == MVM_SECCOMP_OFF)
+		log_info(&vm->log, "seccomp off: minivmm's threads run unconfined");
+	return sc_filters_build(&vm->seccomp, cfg->seccomp, needs, err);
+}
+
 int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err)
 {
 	struct vm *vm;
@@ -704,6 +717,8 @@ int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err
 	if ((ret = load_kernel(vm, cfg, err)) < 0)
 		goto fail;
 	if ((ret = create_vcpus(vm, cfg->cpu_template, err)) < 0)
+		goto fail;
+	if ((ret = build_seccomp(vm, cfg, err)) < 0)
 		goto fail;
 	/* Last: the console log file is the first thing we write on the host. */
 	if ((ret = console_init(&vm->console, &vm->log, cfg->console_stdout, cfg->console_log,
@@ -812,6 +827,18 @@ int vm_run(struct vm *vm, struct mvm_exit *exit)
 			break;
 		}
 	}
+	/*
+	 * Last, after the vCPU threads exist (each loads its own filter; they
+	 * must not inherit this one): from here to the process's exit this
+	 * thread runs the loop's filter, teardown included.
+	 */
+	if (ret == 0) {
+		struct vmm_err e = {{0}};
+
+		ret = sc_filters_apply(&vm->seccomp, SC_ROLE_LOOP, "loop", &e);
+		if (ret < 0)
+			vm_request_exit(vm, MVM_EXIT_HOST_ERROR, 0, e.msg);
+	}
 	ret = ev_run(vm->loop);
 	if (ret < 0)
 		vm_request_exit(vm, MVM_EXIT_HOST_ERROR, 0, "event loop failed");
@@ -861,5 +888,6 @@ void vm_destroy(struct vm *vm)
 	unmap_input_file(&vm->kernel);
 	unmap_input_file(&vm->initrd);
 	free(vm->initrd_unpacked);
+	sc_filters_free(&vm->seccomp);
 	free(vm);
 }

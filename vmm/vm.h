@@ -21,6 +21,7 @@
 #include "vmm/log.h"
 #include "vmm/memory.h"
 #include "vmm/minivmm.h"
+#include "vmm/seccomp.h"
 
 struct vcpu;
 struct serial8250;
@@ -94,6 +95,8 @@ struct vm {
 	size_t initrd_unpacked_len;
 	struct boot_entry entry;
 	uint64_t rsdp_addr;
+
+	struct sc_filters seccomp; /* generated in vm_create(), loaded by each thread */
 
 	struct vcpu **vcpus;
 	atomic_bool stopping; /* vCPU threads leave KVM_RUN and return */

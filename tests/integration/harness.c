@@ -150,6 +150,8 @@ void run_vmm(struct run_result *r, const struct run_opts *opts, const char *cons
 		}
 		if (opts->send_signal && !signalled && opts->signal_after &&
 		    strstr(out.data, opts->signal_after)) {
+			if (opts->while_running)
+				opts->while_running(pid, opts->while_running_arg);
 			kill(pid, opts->send_signal);
 			signalled = true;
 		}

@@ -33,6 +33,9 @@ struct run_opts {
 	 */
 	bool (*watch)(pid_t pid, const char *out, void *arg);
 	void *watch_arg;
+	/* Called with minivmm's pid once `signal_after` appears, before the signal. */
+	void (*while_running)(pid_t pid, void *arg);
+	void *while_running_arg;
 };
 
 /* argv: NULL-terminated list of arguments after the program name. */

@@ -212,7 +212,7 @@ START_TEST(unknown_section_and_key)
 	ck_assert_int_eq(set("console", "", "1"), -EINVAL);
 	ck_assert_str_eq(err, "unknown key \"\" in section [console] (known: log, stdout, stdin)");
 	ck_assert_int_eq(set("run", "cpus", "1"), -EINVAL);
-	ck_assert_str_eq(err, "unknown key \"cpus\" in section [run] (known: timeout, log_level)");
+	ck_assert_str_eq(err, "unknown key \"cpus\" in section [run] (known: timeout, log_level, seccomp)");
 	ck_assert_int_eq(mvm_config_set(&cfg, "vm", "cpus", NULL, err, sizeof(err)), -EINVAL);
 	/* A NULL or tiny error buffer is allowed. */
 	ck_assert_int_eq(mvm_config_set(&cfg, "vm", "cpus", "x", NULL, 0), -EINVAL);
