@@ -88,7 +88,8 @@ FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -fno-strict
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS   := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
-FUZZ_HELPER_OBJS := $(FUZZ_BUILD)/obj/tests/unit/virtio_driver.o $(FUZZ_BUILD)/obj/tests/unit/fake_machine.o
+FUZZ_HELPER_OBJS := $(FUZZ_BUILD)/obj/tests/unit/virtio_driver.o $(FUZZ_BUILD)/obj/tests/unit/fake_machine.o \
+		    $(FUZZ_BUILD)/obj/tests/fuzz/virtio_fuzz.o $(FUZZ_BUILD)/obj/tests/fuzz/check_shim.o
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -99,7 +100,7 @@ $(FUZZ_BUILD)/libminivmm.a: $(FUZZ_LIB_OBJS) $(FUZZ_HELPER_OBJS)
 	ar rcs $@ $^
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libminivmm.a
-	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
 
 .SECONDARY: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o)
 
