@@ -113,79 +113,83 @@ static void add_chain(struct virtio_test_driver *d, struct fuzz_in *in, const st
 	vtd_add_chain(d, q, bufs, n);
 }
 
+void vfz_step(struct virtio_test_driver *d, struct fuzz_in *in, const struct vfz_hooks *h)
+{
+	uint8_t op = fuzz_u8(in);
+	unsigned q = (op >> 4) % d->nqueues;
+
+	switch (op & 15) {
+	case 0:
+	case 1:
+	case 2:
+	case 3:
+		add_chain(d, in, h, q);
+		break;
+	case 4:
+	case 5:
+		vtd_notify(d, q);
+		break;
+	case 6: { /* one raw descriptor */
+		struct vring_desc *desc = &vtd_desc_table(d, q)[fuzz_u8(in) % VTD_QSIZE];
+
+		desc->addr = pick_gpa(in);
+		desc->len = pick_len(in);
+		desc->flags = fuzz_u16(in);
+		desc->next = fuzz_u16(in);
+		break;
+	}
+	case 7: { /* raw bytes on the ring pages or in the buffer area */
+		uint64_t off = fuzz_u8(in) & 1 ? 0x1000 + fuzz_u16(in) % (VTD_BUF_GPA - 0x1000)
+					       : VTD_BUF_GPA + fuzz_u16(in);
+		size_t got;
+		const uint8_t *src = fuzz_take(in, fuzz_u8(in) % 16, &got);
+
+		memcpy(d->ram + off, src, got);
+		break;
+	}
+	case 8: /* avail->idx anywhere */
+		d->queue[q].avail_idx = fuzz_u16(in);
+		vtd_avail_ring(d, q)->idx = d->queue[q].avail_idx;
+		break;
+	case 9: /* the driver takes what the device completed */
+		while (vtd_used_pending(d, q) && vtd_used_pending(d, q) <= VTD_QSIZE)
+			vtd_take_used(d, q, NULL);
+		break;
+	case 10: /* reset, and initialise again with other features */
+		vtd_write32(d, VIRTIO_MMIO_STATUS, 0);
+		vtd_driver_init(d, pick_drop(in));
+		break;
+	case 11: { /* any register write (status, ack, queue setup while live...) */
+		uint64_t off = (fuzz_u8(in) % (VIRTIO_MMIO_CONFIG / 4)) * 4;
+
+		if (off == VIRTIO_MMIO_QUEUE_NOTIFY || off == VIRTIO_MMIO_STATUS)
+			vtd_write32(d, off, fuzz_u8(in));
+		else
+			vtd_write32(d, off, fuzz_u32(in));
+		break;
+	}
+	case 12: { /* config space, any width */
+		static const uint32_t widths[] = {1, 2, 4, 8};
+		uint8_t buf[8];
+		uint64_t off = VIRTIO_MMIO_CONFIG + fuzz_u8(in);
+
+		virtio_mmio_read(d->t, off, buf, widths[fuzz_u8(in) & 3]);
+		break;
+	}
+	case 13:
+	case 14:
+		if (h->extra)
+			h->extra(h->ctx, in);
+		break;
+	default:
+		(void)vtd_read32(d, VIRTIO_MMIO_INTERRUPT_STATUS);
+		vtd_write32(d, VIRTIO_MMIO_INTERRUPT_ACK, 3);
+		break;
+	}
+}
+
 void vfz_run(struct virtio_test_driver *d, struct fuzz_in *in, const struct vfz_hooks *h)
 {
-	while (!fuzz_empty(in)) {
-		uint8_t op = fuzz_u8(in);
-		unsigned q = (op >> 4) % d->nqueues;
-
-		switch (op & 15) {
-		case 0:
-		case 1:
-		case 2:
-		case 3:
-			add_chain(d, in, h, q);
-			break;
-		case 4:
-		case 5:
-			vtd_notify(d, q);
-			break;
-		case 6: { /* one raw descriptor */
-			struct vring_desc *desc = &vtd_desc_table(d, q)[fuzz_u8(in) % VTD_QSIZE];
-
-			desc->addr = pick_gpa(in);
-			desc->len = pick_len(in);
-			desc->flags = fuzz_u16(in);
-			desc->next = fuzz_u16(in);
-			break;
-		}
-		case 7: { /* raw bytes on the ring pages or in the buffer area */
-			uint64_t off = fuzz_u8(in) & 1 ? 0x1000 + fuzz_u16(in) % (VTD_BUF_GPA - 0x1000)
-						       : VTD_BUF_GPA + fuzz_u16(in);
-			size_t got;
-			const uint8_t *src = fuzz_take(in, fuzz_u8(in) % 16, &got);
-
-			memcpy(d->ram + off, src, got);
-			break;
-		}
-		case 8: /* avail->idx anywhere */
-			d->queue[q].avail_idx = fuzz_u16(in);
-			vtd_avail_ring(d, q)->idx = d->queue[q].avail_idx;
-			break;
-		case 9: /* the driver takes what the device completed */
-			while (vtd_used_pending(d, q) && vtd_used_pending(d, q) <= VTD_QSIZE)
-				vtd_take_used(d, q, NULL);
-			break;
-		case 10: /* reset, and initialise again with other features */
-			vtd_write32(d, VIRTIO_MMIO_STATUS, 0);
-			vtd_driver_init(d, pick_drop(in));
-			break;
-		case 11: { /* any register write (status, ack, queue setup while live...) */
-			uint64_t off = (fuzz_u8(in) % (VIRTIO_MMIO_CONFIG / 4)) * 4;
-
-			if (off == VIRTIO_MMIO_QUEUE_NOTIFY || off == VIRTIO_MMIO_STATUS)
-				vtd_write32(d, off, fuzz_u8(in));
-			else
-				vtd_write32(d, off, fuzz_u32(in));
-			break;
-		}
-		case 12: { /* config space, any width */
-			static const uint32_t widths[] = {1, 2, 4, 8};
-			uint8_t buf[8];
-			uint64_t off = VIRTIO_MMIO_CONFIG + fuzz_u8(in);
-
-			virtio_mmio_read(d->t, off, buf, widths[fuzz_u8(in) & 3]);
-			break;
-		}
-		case 13:
-		case 14:
-			if (h->extra)
-				h->extra(h->ctx, in);
-			break;
-		default:
-			(void)vtd_read32(d, VIRTIO_MMIO_INTERRUPT_STATUS);
-			vtd_write32(d, VIRTIO_MMIO_INTERRUPT_ACK, 3);
-			break;
-		}
-	}
+	while (!fuzz_empty(in))
+		vfz_step(d, in, h);
 }

@@ -29,6 +29,8 @@ struct vfz_hooks {
  */
 void vfz_start(struct virtio_test_driver *d, struct fuzz_in *in, unsigned nqueues,
 	       const struct virtio_device_ops *ops, void *dev, struct ev_loop *loop);
+/* One driver action from the input. */
+void vfz_step(struct virtio_test_driver *d, struct fuzz_in *in, const struct vfz_hooks *h);
 /* Runs the rest of the input as driver actions. */
 void vfz_run(struct virtio_test_driver *d, struct fuzz_in *in, const struct vfz_hooks *h);
 /* Resets the device through the transport (status 0), detaches it and frees the RAM. */
