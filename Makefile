@@ -72,7 +72,7 @@ check: $(BUILD)/unit-tests
 asan:
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build/asan/unit-tests
 
-test: all $(BUILD)/unit-tests $(BUILD)/integration-tests $(BUILD)/tools/acpi_dump guests
+test: all $(BUILD)/unit-tests $(BUILD)/integration-tests $(BUILD)/tools/acpi_dump guests fuzz-build
 	$(MAKE) asan
 	tests/run
 

@@ -6,7 +6,7 @@
  * decoder behind each magic instead of hunting for the magic itself; the
  * seed corpus holds small real streams of each format.
  *
- * The output cap is 4 MiB rather than the loader's 512 MiB: the bounds
+ * The output cap is 1 MiB rather than the loader's 512 MiB: the bounds
  * logic is the same at any cap, and a decompression bomb then costs the
  * fuzzer milliseconds, not seconds.  Every byte of a successful output is
  * read, so a length that overstates the buffer is caught by ASan.
@@ -16,7 +16,7 @@
 #include "boot/decompress.h"
 #include "tests/fuzz/fuzz.h"
 
-#define MAX_OUT (4u << 20)
+#define MAX_OUT (1u << 20)
 
 static const struct {
 	uint8_t len;
