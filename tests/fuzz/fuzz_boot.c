@@ -20,10 +20,10 @@
 #include "boot/x86_entry.h"
 #include "tests/fuzz/fuzz.h"
 
-#define RAM_BYTES    (16u << 20)
-#define INITRD_MAX   (RAM_BYTES + (64u << 10)) /* a bit more than fits */
-#define HDR_OFF	     0x1f1
-#define MAX_IMAGE    (1u << 20)
+#define RAM_BYTES  (16u << 20)
+#define INITRD_MAX (RAM_BYTES + (64u << 10)) /* a bit more than fits */
+#define HDR_OFF	   0x1f1
+#define MAX_IMAGE  (1u << 20)
 
 static uint8_t *ram, *initrd, *image;
 
@@ -84,9 +84,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in in = fuzz_in(data, size);
 	uint8_t ctl = fuzz_u8(&in), sizes = fuzz_u8(&in);
-	static const enum mvm_kernel_decompress modes[] = {
-	    MVM_DECOMPRESS_AUTO, MVM_DECOMPRESS_HOST, MVM_DECOMPRESS_GUEST,
-	    (enum mvm_kernel_decompress)7};
+	static const enum mvm_kernel_decompress modes[] = {MVM_DECOMPRESS_AUTO, MVM_DECOMPRESS_HOST,
+							   MVM_DECOMPRESS_GUEST,
+							   (enum mvm_kernel_decompress)7};
 	static char cmdline[15 * 280 + 1];
 	struct guest_mem gm = {0};
 	struct boot_request req = {0};
@@ -123,7 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		req.initrd = initrd;
 	}
 	if (ctl & 0x40) {
-		size_t n = (size_t)(sizes & 0x0f) * 280; /* across 2048 and the bzImage's cmdline_size */
+		size_t n =
+		    (size_t)(sizes & 0x0f) * 280; /* across 2048 and the bzImage's cmdline_size */
 
 		memset(cmdline, 'q', n);
 		memcpy(cmdline, "quiet ", n < 6 ? n : 6);
@@ -140,15 +141,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!entry.format || entry.kernel_end < entry.kernel_start)
 		abort();
-	if (entry.initrd_size &&
-	    (!gm_ptr(&gm, entry.initrd_start, entry.initrd_size) ||
-	     entry.initrd_start < entry.kernel_end))
+	if (entry.initrd_size && (!gm_ptr(&gm, entry.initrd_start, entry.initrd_size) ||
+				  entry.initrd_start < entry.kernel_end))
 		abort(); /* the initrd lies in RAM, above the kernel */
 	{
 		struct kvm_regs regs = {0};
 		struct kvm_sregs sregs = {0};
 
-		if (x86_setup_entry(&gm, &entry, &regs, &sregs) < 0 || x86_write_reset_stub(&gm) < 0)
+		if (x86_setup_entry(&gm, &entry, &regs, &sregs) < 0 ||
+		    x86_write_reset_stub(&gm) < 0)
 			abort(); /* 16 MiB of RAM holds every low page */
 	}
 	return 0;

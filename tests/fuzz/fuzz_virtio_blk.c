@@ -28,10 +28,10 @@ static struct virtio_blk *blk[2]; /* read-write, read-only */
 
 static void fill(void *ctx, struct fuzz_in *in, uint8_t *host, uint32_t len, unsigned index)
 {
-	static const uint32_t types[] = {
-	    VIRTIO_BLK_T_IN,	  VIRTIO_BLK_T_OUT,	     VIRTIO_BLK_T_FLUSH,
-	    VIRTIO_BLK_T_GET_ID,  VIRTIO_BLK_T_DISCARD,	     VIRTIO_BLK_T_WRITE_ZEROES,
-	    VIRTIO_BLK_T_IN,	  VIRTIO_BLK_T_OUT};
+	static const uint32_t types[] = {VIRTIO_BLK_T_IN,      VIRTIO_BLK_T_OUT,
+					 VIRTIO_BLK_T_FLUSH,   VIRTIO_BLK_T_GET_ID,
+					 VIRTIO_BLK_T_DISCARD, VIRTIO_BLK_T_WRITE_ZEROES,
+					 VIRTIO_BLK_T_IN,      VIRTIO_BLK_T_OUT};
 	uint8_t sel = fuzz_u8(in);
 
 	(void)ctx;
@@ -71,7 +71,7 @@ static struct virtio_blk *open_disk(bool read_only)
 	disk.path = path;
 	disk.read_only = read_only;
 	disk.serial = "zz-serial-0123456789"; /* exactly 20 bytes: no NUL in the ID */
-	disk.cache = MVM_DISK_CACHE_UNSAFE;	     /* no fdatasync per write: faster, same logic */
+	disk.cache = MVM_DISK_CACHE_UNSAFE;   /* no fdatasync per write: faster, same logic */
 	if (virtio_blk_create(&b, &disk, NULL, &quiet, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		abort();

@@ -21,8 +21,8 @@ static const struct logger quiet = {LOG_ERROR, -1, "fuzz"};
 
 struct fake_be {
 	struct net_backend be;
-	int send_ret;	/* what the next send returns */
-	bool held;	/* a frame was refused with -ENOBUFS: deliver it again on rx_resume */
+	int send_ret; /* what the next send returns */
+	bool held;    /* a frame was refused with -ENOBUFS: deliver it again on rx_resume */
 	size_t held_len;
 	uint8_t frame[NET_VNET_HDR_LEN + NET_MAX_FRAME + 16];
 };

@@ -125,7 +125,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memset(ram0, 0, RAM0_BYTES);
 	memset(ram1, 0, RAM1_BYTES);
-	if (gm_add_region(&gm, 0, RAM0_BYTES, ram0) || gm_add_region(&gm, RAM1_GPA, RAM1_BYTES, ram1))
+	if (gm_add_region(&gm, 0, RAM0_BYTES, ram0) ||
+	    gm_add_region(&gm, RAM1_GPA, RAM1_BYTES, ram1))
 		abort();
 
 	cfg = fuzz_u8(&in);

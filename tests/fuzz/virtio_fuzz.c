@@ -208,8 +208,9 @@ static void take_used(struct virtio_test_driver *d, unsigned q)
 		if (id >= VTD_QSIZE || (stale[q] >> id & 1) || !recs[q][id].inflight)
 			continue;
 		if (!tainted && len > recs[q][id].writable) {
-			fprintf(stderr, "queue %u: used length %u for head %u, whose chain has %llu "
-					"writable bytes\n",
+			fprintf(stderr,
+				"queue %u: used length %u for head %u, whose chain has %llu "
+				"writable bytes\n",
 				q, len, id, (unsigned long long)recs[q][id].writable);
 			abort();
 		}

@@ -44,7 +44,7 @@ struct vtd_queue {
 };
 
 struct virtio_test_driver {
-	uint8_t *ram; /* VTD_RAM_BYTES of guest RAM at guest-physical 0 */
+	uint8_t *ram;  /* VTD_RAM_BYTES of guest RAM at guest-physical 0 */
 	bool owns_ram; /* vtd_init() allocated it (vtd_init_ram(): the caller owns it) */
 	struct guest_mem gm;
 	struct virtio_transport *t; /* NULL until vtd_attach() */
