@@ -262,6 +262,7 @@ void vfz_step(struct virtio_test_driver *d, struct fuzz_in *in, const struct vfz
 	case 8: /* avail->idx anywhere */
 		d->queue[q].avail_idx = fuzz_u16(in);
 		vtd_avail_ring(d, q)->idx = d->queue[q].avail_idx;
+		tainted = true; /* stale avail entries re-offer heads the driver has back */
 		break;
 	case 9: /* the driver takes what the device completed */
 		take_used(d, q);
