@@ -31,7 +31,7 @@ INTEG_SRCS := $(sort $(wildcard tests/integration/*.c))
 INTEG_OBJS := $(INTEG_SRCS:%.c=$(BUILD)/%.o)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
-.PHONY: all check test asan guests clean format bench hostvm-test pvm-linux-boot
+.PHONY: all check test asan guests clean format bench hostvm-test pvm-linux-boot fuzz fuzz-build
 all: $(BUILD)/minivmm $(BUILD)/libminivmm.a
 
 $(BUILD)/%.o: %.c
@@ -102,9 +102,44 @@ check: $(BUILD)/unit-tests
 asan:
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build/asan/unit-tests
 
-test: all $(BUILD)/minivmm-test $(BUILD)/unit-tests $(BUILD)/integration-tests $(BUILD)/tools/acpi_dump guests
+test: all $(BUILD)/minivmm-test $(BUILD)/unit-tests $(BUILD)/integration-tests $(BUILD)/tools/acpi_dump guests fuzz-build
 	$(MAKE) asan
 	tests/run
+
+# libFuzzer harnesses (tests/fuzz/README.md): the library again, built with
+# clang's fuzzer instrumentation, ASan and UBSan, one binary per
+# tests/fuzz/fuzz_*.c.  `make fuzz` runs each for FUZZ_TIME seconds.
+FUZZ_CC	    ?= clang-14
+FUZZ_BUILD  := build/fuzz
+FUZZ_TIME   ?= 60
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing \
+	       -D_GNU_SOURCE -DMINIVMM_HAVE_SLIRP -I. -I/usr/include/iniparser -Wno-gnu-variable-sized-type-not-at-end -MMD -MP -I$(BUILD) $(FUZZ_SAN)
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS   := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_HELPER_OBJS := $(FUZZ_BUILD)/obj/tests/unit/virtio_driver.o $(FUZZ_BUILD)/obj/tests/unit/fake_machine.o \
+		    $(FUZZ_BUILD)/obj/tests/fuzz/virtio_fuzz.o $(FUZZ_BUILD)/obj/tests/fuzz/check_shim.o
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/obj/vmm/seccomp.o: $(BUILD)/syscall_names.h
+
+$(FUZZ_BUILD)/libminivmm.a: $(FUZZ_LIB_OBJS) $(FUZZ_HELPER_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libminivmm.a
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
+
+.SECONDARY: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	tests/fuzz/run $(FUZZ_TIME) $(FUZZ_TARGETS)
 
 bench: all guests $(BUILD)/tools/seccomp_cost
 	bench/run
@@ -122,10 +157,11 @@ pvm-linux-boot: all
 	python3 bench/linux_boot.py --pvm --limit $(or $(PVM_BOOT_LIMIT),900)
 
 format:
-	clang-format -i $(wildcard vmm/*.[ch] devices/*.[ch] boot/*.[ch] tests/unit/*.[ch] tests/integration/*.[ch] tests/guests/*.[ch] tests/guests/lib/*.[ch])
+	clang-format -i $(wildcard vmm/*.[ch] devices/*.[ch] boot/*.[ch] tests/unit/*.[ch] tests/integration/*.[ch] tests/guests/*.[ch] tests/guests/lib/*.[ch] tests/fuzz/*.[ch])
 
 clean:
 	rm -rf build
 
 -include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(INTEG_OBJS:.o=.d) $(BUILD)/vmm/main.d \
 	 $(BUILD)/test-hooks/vmm/seccomp.d
+-include $(wildcard $(FUZZ_BUILD)/obj/*/*.d $(FUZZ_BUILD)/obj/*/*/*.d)

@@ -810,6 +810,36 @@ START_TEST(bzimage_host_errors)
 }
 END_TEST
 
+/*
+ * Found by fuzz_boot: a 13 KiB bzImage whose payload inflates to 400 MiB
+ * of zeroes had the loader decompress all of it (600 MB RSS, seconds)
+ * before finding that no such vmlinux fits a 16 MiB guest.  The output is
+ * now bounded by guest RAM (plus room for the relocation table behind the
+ * ELF), so such a payload stops there.
+ */
+START_TEST(bzimage_host_output_bounded_by_guest_ram)
+{
+	size_t zeros_len = RAM_SIZE + (96u << 20);
+	uint8_t *zeros = calloc(1, zeros_len);
+	struct boot_entry out;
+	struct vmm_err err = {{0}};
+	struct blob b;
+	struct bz bz;
+	struct boot_request req;
+
+	ck_assert_ptr_nonnull(zeros);
+	b = compress_zstd(zeros, zeros_len);
+	free(zeros);
+	bz = make_bzimage(b.buf, b.len);
+	free(b.buf);
+	req = bz_request(&bz, MVM_DECOMPRESS_HOST);
+	ck_assert_int_eq(boot_load_kernel(&gm, &req, &out, &err), -EFBIG);
+	ck_assert_ptr_nonnull(strstr(err.msg, "decompresses to more than"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "guest RAM"));
+	free_bz(&bz);
+}
+END_TEST
+
 START_TEST(bzimage_auto_falls_back_with_note)
 {
 	struct bz bz = make_elf_bzimage(&formats[0]);
@@ -951,6 +981,7 @@ Suite *decompress_suite(void)
 	tcase_add_test(boot, bzimage_host_places_initrd_above_vmlinux);
 	tcase_add_test(boot, bzimage_guest_mode_is_classic);
 	tcase_add_test(boot, bzimage_host_errors);
+	tcase_add_test(boot, bzimage_host_output_bounded_by_guest_ram);
 	tcase_add_test(boot, bzimage_auto_falls_back_with_note);
 	suite_add_tcase(s, boot);
 	return s;

@@ -27,12 +27,20 @@ static void record_level(void *opaque, uint32_t gsi, int level)
 
 void vtd_init(struct virtio_test_driver *d, unsigned nqueues)
 {
+	uint8_t *ram = calloc(1, VTD_RAM_BYTES);
+
+	ck_assert_ptr_nonnull(ram);
+	vtd_init_ram(d, nqueues, ram);
+	d->owns_ram = true;
+}
+
+void vtd_init_ram(struct virtio_test_driver *d, unsigned nqueues, uint8_t *ram)
+{
 	_Static_assert(VTD_RING_GPA(VTD_MAX_QUEUES, 0) <= VTD_BUF_GPA, "rings overlap buffers");
 
 	ck_assert_uint_le(nqueues, VTD_MAX_QUEUES);
 	memset(d, 0, sizeof(*d));
-	d->ram = calloc(1, VTD_RAM_BYTES);
-	ck_assert_ptr_nonnull(d->ram);
+	d->ram = ram;
 	ck_assert_int_eq(gm_add_region(&d->gm, 0, VTD_RAM_BYTES, d->ram), 0);
 	d->log = &vtd_quiet;
 	d->irq_chip = (struct irq_chip){record_level, d};
@@ -94,7 +102,8 @@ void vtd_detach(struct virtio_test_driver *d)
 void vtd_fini(struct virtio_test_driver *d)
 {
 	vtd_detach(d);
-	free(d->ram);
+	if (d->owns_ram)
+		free(d->ram);
 	d->ram = NULL;
 }
 

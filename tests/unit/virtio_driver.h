@@ -44,7 +44,8 @@ struct vtd_queue {
 };
 
 struct virtio_test_driver {
-	uint8_t *ram; /* VTD_RAM_BYTES of guest RAM at guest-physical 0 */
+	uint8_t *ram;  /* VTD_RAM_BYTES of guest RAM at guest-physical 0 */
+	bool owns_ram; /* vtd_init() allocated it (vtd_init_ram(): the caller owns it) */
 	struct guest_mem gm;
 	struct virtio_transport *t; /* NULL until vtd_attach() */
 	const struct logger *log;   /* quiet: fd -1 discards every line */
@@ -59,6 +60,12 @@ struct virtio_test_driver {
 
 /* Fresh zeroed RAM and ring state for `nqueues` queues; no transport yet. */
 void vtd_init(struct virtio_test_driver *d, unsigned nqueues);
+/*
+ * The same on the caller's VTD_RAM_BYTES of RAM, used as it is (not
+ * cleared): the fuzzers reuse one buffer rather than fault in fresh pages
+ * for every input.
+ */
+void vtd_init_ram(struct virtio_test_driver *d, unsigned nqueues, uint8_t *ram);
 /* Puts the virtio-mmio transport in front of `dev` (`loop` may be NULL). */
 void vtd_attach(struct virtio_test_driver *d, const struct virtio_device_ops *ops, void *dev,
 		struct ev_loop *loop);
