@@ -8,8 +8,8 @@
 #   - minivmm-poweroff.service powers off once multi-user.target is reached
 #     when the command line has minivmm.action=poweroff (how a test ends a boot);
 #   - root has no password, so the serial console's login prompt lets a user in.
-# The image is cached and rebuilt only when this script changes (MINIVMM_REFRESH_DEBIAN=1
-# forces it).  Downloads about 50 MB of packages from deb.debian.org (or $DEBIAN_MIRROR).
+# The image is cached and rebuilt only when `recipe` below changes (bump it when
+# what goes into the image changes; MINIVMM_REFRESH_DEBIAN=1 forces a rebuild).  Downloads about 50 MB of packages from deb.debian.org (or $DEBIAN_MIRROR).
 #
 # Usage: guest-images/build-debian-root.sh [-o OUTPUT]
 #   OUTPUT  default ${MINIVMM_CACHE:-~/.cache/minivmm}/debian-root.img (raw ext4, 1 GiB sparse)
@@ -32,7 +32,8 @@ die() {
 	exit 1
 }
 
-stamp=$(md5sum < "$0" | cut -c1-12)
+recipe=1
+stamp=bookworm-minbase-systemd-$recipe
 if [ -z "${MINIVMM_REFRESH_DEBIAN:-}" ] && [ -f "$out" ] && [ "$(cat "$out.stamp" 2>/dev/null)" = "$stamp" ]; then
 	echo "debian-root $out"
 	exit 0
@@ -52,7 +53,7 @@ echo "build-debian-root: debootstrap bookworm (minbase + systemd-sysv, udev) fro
 # per package and step (about 4 per package, ~120 packages): shown as one line.
 set +e
 debootstrap --variant=minbase --include=systemd-sysv,udev bookworm "$dir" "$mirror" 2>&1 |
-	"$repo/tools/progress" --what debian-root --stage "debootstrap steps" --total 480 --unit steps \
+	"$repo/tools/progress" --what debian-root --stage debootstrap --total 480 --unit steps \
 		--match '^I: (Retrieving|Validating|Extracting|Unpacking|Configuring) ' --log "$log"
 rc=${PIPESTATUS[0]}
 set -e
