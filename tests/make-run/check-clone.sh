@@ -4,8 +4,9 @@
 # the caches already filled by `make test`'s set-up (so it builds minivmm but
 # neither a kernel nor an image).  Checks the guest's report (CPUs, memory,
 # disk, eth0's address from user networking, entropy), the summary line and
-# minivmm's exit status 0.  Where there is no usable /dev/kvm, `make run` boots
-# inside the SVM test host, which this test then exercises too.
+# minivmm's exit status 0.  Then `make shell` there, typed at through script(1).
+# Where there is no usable /dev/kvm, both boot inside the SVM test host, which
+# this test then exercises too.
 # Prints "ok/not ok" lines and "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 125
@@ -52,6 +53,39 @@ else
 fi
 if [ ! -e /dev/kvm ] || [ -e /sys/module/kvm_pvm ] || [ ! -w /dev/kvm ]; then
 	expect "no usable /dev/kvm: said so, and ran in the SVM test host" '^run: .*running the same boot inside the SVM test host'
+fi
+
+# `make shell` in the same clone, typed at through a pseudo-terminal (script(1)):
+# the input waits for the guest's shell, then a command and `exit`.
+slog=$tmp/make-shell.log
+feed() {
+	local i
+	for i in $(seq 1 400); do
+		grep -q 'shell (exit to power off)' "$slog" 2>/dev/null && break
+		sleep 1
+	done
+	sleep 2
+	printf 'echo hello-$((6*7))\r'
+	sleep 5
+	printf 'exit\r'
+	# Keep stdin open until the run is over: an early EOF could end script(1).
+	for i in $(seq 1 200); do
+		grep -qE 'HOSTVM-EXIT|run: minivmm exited|guest requested poweroff' "$slog" 2>/dev/null && break
+		sleep 1
+	done
+}
+if command -v script >/dev/null; then
+	start=$SECONDS
+	feed | (cd "$tmp/minivmm" && timeout 600 script -qfec "make shell" "$slog") >/dev/null 2>&1
+	rc=$?
+	echo "# make shell: status $rc after $((SECONDS - start)) s"
+	log=$slog
+	expect "make shell: the guest offers its shell" 'shell \(exit to power off\)'
+	expect "make shell: a typed command runs in the guest" '^hello-42'
+	expect "make shell: leaving the shell powers off" 'guest requested poweroff'
+	if [ "$rc" -eq 0 ]; then ok "make shell exits 0"; else notok "make shell exited with status $rc"; fi
+else
+	notok "make shell: script(1) missing (Debian's bsdutils)"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
