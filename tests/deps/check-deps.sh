@@ -139,7 +139,6 @@ check "apt-get failure: says which packages" has 'apt-get install failed for: li
 apt_fail=""
 
 # 8. Opt-out and bad usage.
-MINIVMM_NO_DEPS=1 run_deps
 out=$(env -i PATH="$bin" FAKE_CALLS="$calls" MINIVMM_NO_DEPS=1 "$bin/bash" "$deps" 2>&1)
 check "MINIVMM_NO_DEPS: dpkg never asked" bash -c '[ -z "$1" ]' _ "$out"
 run_deps frobnicate

@@ -59,8 +59,7 @@ fi
 # the input waits for the guest's shell, then a command and `exit`.
 slog=$tmp/make-shell.log
 feed() {
-	local i
-	for i in $(seq 1 400); do
+	for _ in $(seq 1 400); do
 		grep -q 'shell (exit to power off)' "$slog" 2>/dev/null && break
 		sleep 1
 	done
@@ -69,7 +68,7 @@ feed() {
 	sleep 5
 	printf 'exit\r'
 	# Keep stdin open until the run is over: an early EOF could end script(1).
-	for i in $(seq 1 200); do
+	for _ in $(seq 1 200); do
 		grep -qE 'HOSTVM-EXIT|run: minivmm exited|guest requested poweroff' "$slog" 2>/dev/null && break
 		sleep 1
 	done
