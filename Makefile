@@ -1,5 +1,7 @@
-# minivmm — see README.md.  `make` builds the CLI and the library,
-# `make test` runs every test (tests/run), `make check` only the unit tests.
+# minivmm — see README.md.  `make run` installs what is missing, builds and
+# boots an example guest; `make` builds the CLI and the library; `make test`
+# installs what is missing and runs every test (tests/run); `make check` only
+# the unit tests.
 
 CC      ?= gcc
 BUILD   ?= build
@@ -102,7 +104,7 @@ check: $(BUILD)/unit-tests
 asan:
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build/asan/unit-tests
 
-test: all $(BUILD)/minivmm-test $(BUILD)/unit-tests $(BUILD)/integration-tests $(BUILD)/tools/acpi_dump guests fuzz-build
+test-only: all $(BUILD)/minivmm-test $(BUILD)/unit-tests $(BUILD)/integration-tests $(BUILD)/tools/acpi_dump guests fuzz-build
 	$(MAKE) asan
 	tests/run
 
@@ -140,6 +142,29 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build
 	tests/fuzz/run $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+# --- A fresh machine: `make run` and `make test` do their own set-up. ---
+# Packages first (tools/deps: the one list; apt-get, through sudo when not
+# root), then what needs them: building must wait for the compiler, so the
+# rest runs in a second make.  `make run GUEST_SHELL=1` (or `make shell`) gives
+# the guest's shell: not SHELL=1, which is make's own variable (the shell that
+# runs every recipe) and would break them all.
+.PHONY: run shell test-only
+run:
+	tools/deps run
+	$(MAKE) all
+	tools/run $(if $(GUEST_SHELL),--shell)
+
+shell:
+	$(MAKE) run GUEST_SHELL=1
+
+# Kernels and guest images the tests boot (downloads and builds, cached in
+# ~/.cache/minivmm), then every test.
+test:
+	tools/deps all
+	tests/setup
+	$(MAKE) test-only
+# --- end of fresh-machine set-up ---
 
 bench: all guests $(BUILD)/tools/seccomp_cost
 	bench/run

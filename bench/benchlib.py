@@ -151,6 +151,54 @@ def rerun_in_l1(argv, timeout):
     return subprocess.run(runner + list(argv), cwd=ROOT).returncode
 
 
+# Usable means readable and writable: a /dev/kvm without permission is as good as none.
+KVM_USABLE = os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
+def rerun_in_l1_without_kvm(timeout):
+    """Where this machine has no usable /dev/kvm (and this is not L1 already), says so in
+    one line and re-runs this benchmark, with its arguments, inside the SVM test host;
+    exits with its status.  Returns only where there is a /dev/kvm to use."""
+    if KVM_USABLE or IN_L1:
+        return
+    script = os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)
+    print(f"{os.path.basename(script)}: no usable /dev/kvm here: re-running inside the SVM "
+          f"test host (tests/hostvm/run; TCG timings, compare ratios only)", flush=True)
+    sys.exit(rerun_in_l1(["python3", script] + sys.argv[1:], timeout))
+
+
+def interleaved(names, runs, one):
+    """Calls one(name, run) for run 1..runs with the VMMs taking turns (minivmm, qemu,
+    minivmm, qemu, ...), never one VMM's runs in a block: a noisy patch of a shared
+    machine then falls on every VMM alike instead of deciding the ratio (run in blocks,
+    one disk benchmark gave 0.69x QEMU in one L1 and 1.63x in the next).
+    Returns {name: [result of each run]}."""
+    out = {n: [] for n in names}
+    for r in range(1, runs + 1):
+        for n in names:
+            out[n].append(one(n, r))
+    return out
+
+
+def spread_pct(vals):
+    """Half the range of the values as a percentage of their median (None values are
+    ignored): the "+-P%" printed beside a median.  None with fewer than two values."""
+    vals = [v for v in vals if v is not None]
+    if len(vals) < 2:
+        return None
+    m = statistics.median(vals)
+    return 50.0 * (max(vals) - min(vals)) / m if m else None
+
+
+def with_spread(vals, fmt="{:.1f}", scale=1.0):
+    """'median +-P%' of the values (None ignored), or 'failed'."""
+    vals = [v * scale for v in vals if v is not None]
+    if not vals:
+        return "failed"
+    sp = spread_pct(vals)
+    return fmt.format(statistics.median(vals)) + ("" if sp is None else f" ±{sp:.0f}%")
+
+
 def build_static_helper(path, source, extra_flags=()):
     """Compiles the C source to a static binary at path (static: the Linux guests have no
     libc) unless path.c already holds that source and path exists."""

@@ -40,7 +40,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (BUILD, CACHE, IN_L1, MINIVMM, PVM, WHERE_DIRECT,  # noqa: E402
                       WHERE_LINUX, build_static_helper, indented, key_values, median_of,
-                      minivmm_argv, qemu_microvm_argv, require, rerun_in_l1, run_vmm)
+                      interleaved, minivmm_argv, qemu_microvm_argv, require, rerun_in_l1,
+                      rerun_in_l1_without_kvm, run_vmm, with_spread)
 
 HELPER = os.path.join(BUILD, "bench", "blkbench")
 SCRIPT_BYTES = 65536  # the guest script's part of the script disk; blkbench follows
@@ -161,32 +162,33 @@ def rate(kv, what):
     return int(kv["bytes"]) / secs / 1e6
 
 
+ROWS = (("seq-write MB/s", "seqwrite", "mbs"), ("seq-read MB/s", "seqread", "mbs"),
+        ("randread 4K IOPS", "randread", "iops"))
+
+
 def medians(results, runs):
-    """{row: median} for the three rows over runs 1..runs."""
-    out = {}
-    for row, label, what in (("seq-write MB/s", "seqwrite", "mbs"),
-                             ("seq-read MB/s", "seqread", "mbs"),
-                             ("randread 4K IOPS", "randread", "iops")):
-        out[row] = median_of(rate(results.get((label, str(r))), what)
-                             for r in range(1, runs + 1))
-    return out
+    """{row: [value of run 1..runs]} for the three rows (None where a run failed); the
+    table prints their median and spread."""
+    return {row: [rate(results.get((label, str(r))), what) for r in range(1, runs + 1)]
+            for row, label, what in ROWS}
 
 
-def fmt(v, width=12):
-    return f"{'failed':>{width}}" if v is None else f"{v:{width}.1f}"
+def fmt(vals, width=12):
+    return f"{with_spread(vals):>{width}}"
 
 
 def print_table(title, columns, data, ratio_of=None):
     """columns: names; data: {column: {row: value}}; ratio_of: (a, b) adds a column a/b."""
-    print(title)
+    print(title + "median ±half the range of the runs; the VMMs took turns run by run")
     head = f"{'':18}" + "".join(f"{c:>19}" for c in columns)
     if ratio_of:
         head += f"{'ratio':>10}"
     print(head)
     for row in ("seq-write MB/s", "seq-read MB/s", "randread 4K IOPS"):
-        line = f"{row:18}" + "".join(fmt(data[c].get(row), 19) for c in columns)
+        line = f"{row:18}" + "".join(fmt(data[c].get(row, []), 19) for c in columns)
         if ratio_of:
-            a, b = data[ratio_of[0]].get(row), data[ratio_of[1]].get(row)
+            a = median_of(data[ratio_of[0]].get(row, []))
+            b = median_of(data[ratio_of[1]].get(row, []))
             line += f"{a / b:10.2f}" if a and b else f"{'-':>10}"
         print(line)
     if ratio_of:
@@ -269,29 +271,23 @@ def direct_part(args, tmp):
           flush=True)
     columns, data = [], {}
     modes = ["none", "writeback"] if direct_io_ok(img) else ["writeback"]
+    rows = {}
     for mode in modes:
-        name = f"minivmm {mode}"
-        argv = minivmm_argv(elf, "256M", 1, 120) + ["--disk", f"{img},cache={mode}",
-                                                    "--cmdline", cmdline]
-        merged = {}
-        for r in range(1, args.runs + 1):
-            for (label, _), kv in direct_once(argv, 150).items():
-                merged[(label, str(r))] = kv
-        columns.append(name)
-        data[name] = medians(merged, args.runs)
+        rows[f"minivmm {mode}"] = (minivmm_argv(elf, "256M", 1, 120) + [
+            "--disk", f"{img},cache={mode}", "--cmdline", cmdline], 0)
     qemu_ok = not PVM and shutil.which("qemu-system-x86_64")
     if qemu_ok:
-        name = "qemu writeback"
-        # rtc=on: the guest's random-read phase counts RTC seconds.
-        argv = qemu_microvm_argv("256M", 1, "microvm,rtc=on", debug_exit=True) + [
+        # rtc=on: the guest's random-read phase counts RTC seconds.  QEMU's isa-debug-exit
+        # turns the guest's status 0 into 1.
+        rows["qemu writeback"] = (qemu_microvm_argv("256M", 1, "microvm,rtc=on", debug_exit=True) + [
             "-global", "virtio-mmio.force-legacy=false", "-kernel", elf, "-append", cmdline,
             "-drive", f"id=d0,file={img},format=raw,if=none,cache=writeback,aio={QEMU_AIO}",
-            "-device", "virtio-blk-device,drive=d0"]
-        merged = {}
-        for r in range(1, args.runs + 1):
-            # QEMU's isa-debug-exit turns the guest's status 0 into 1.
-            for (label, _), kv in direct_once(argv, 150, ok_status=1).items():
-                merged[(label, str(r))] = kv
+            "-device", "virtio-blk-device,drive=d0"], 1)
+    runs = interleaved(list(rows), args.runs,
+                       lambda n, r: direct_once(rows[n][0], 150, ok_status=rows[n][1]))
+    for name in rows:
+        merged = {(label, str(r)): kv for r, res in enumerate(runs[name], 1)
+                  for (label, _), kv in res.items()}
         columns.append(name)
         data[name] = medians(merged, args.runs)
     ceil, how = ceiling(img, mib, args.runs, args.rand_seconds)
@@ -359,7 +355,8 @@ def linux_part(args, tmp):
     root, data, script = (os.path.join(tmp, n) for n in ("root.img", "data.img", "script.img"))
     shutil.copyfile(rootfs, root)
     make_image(data, args.mib)
-    make_script_disk(script, args)
+    # One measurement per boot: the boots of the VMMs take turns (interleaved()).
+    make_script_disk(script, argparse.Namespace(**{**vars(args), "runs": 1}))
     mode = "none" if direct_io_ok(data) else "writeback"
     print(f"\n== linux: Debian cloud kernel, 1 vCPU, 256 MiB, dd bs=1M x {args.mib} MiB "
           f"(O_DIRECT in the guest) and 4 KiB O_DIRECT random reads for "
@@ -367,7 +364,7 @@ def linux_part(args, tmp):
           f"median of {args.runs}", flush=True)
     cmdline = ("console=ttyS0 quiet panic=-1 root=/dev/vda run=sh${IFS}/dev/vdc "
                "minivmm.action=poweroff")
-    limit = 120 + args.runs * (3 * args.rand_seconds + 60)
+    limit = 120 + 3 * args.rand_seconds + 60
     # QEMU's first -device gets the highest virtio-mmio window, and Linux (probing the
     # DSDT's devices in its order) makes it vda: the same order as minivmm's --disk.
     qemu_disks = []
@@ -384,24 +381,28 @@ def linux_part(args, tmp):
         ("qemu", qemu_microvm_argv("256M", 1) + ["-kernel", kernel, "-initrd", initrd,
                                                   "-append", cmdline] + qemu_disks),
     ]
-    data_cols = {}
-    for name, argv in rows:
+    rows = dict(rows)
+
+    def one(name, run):
         t0 = time.monotonic()
-        r = run_vmm(argv, limit + 30)
+        r = run_vmm(rows[name], limit + 30)
         res = parse(r.text)
         disks = res.get(("disks", "1"), {})
-        print(f"  {name}: status {r.status} after {time.monotonic() - t0:.0f} s; guest saw "
-              f"data={disks.get('data', '?')} root={disks.get('root', '?')}, "
-              f"clocksource {disks.get('clock', '?')}", flush=True)
+        vals = [rate(res.get((lbl, "1")), w) for _, lbl, w in ROWS]
+        print(f"  {name} run {run}: status {r.status} after {time.monotonic() - t0:.0f} s; "
+              f"guest saw data={disks.get('data', '?')} root={disks.get('root', '?')}, "
+              f"clocksource {disks.get('clock', '?')}: " +
+              ", ".join("-" if v is None else f"{v:.1f}" for v in vals), flush=True)
         if ("done", "1") not in res:
             print("  " + name + " did not finish; last lines:" + indented(r.last_lines(15)),
                   flush=True)
-        for run in range(1, args.runs + 1):
-            vals = [rate(res.get((lbl, str(run))), w) for lbl, w in
-                    (("seqwrite", "mbs"), ("seqread", "mbs"), ("randread", "iops"))]
-            print(f"    run {run}: " + ", ".join("-" if v is None else f"{v:.1f}" for v in vals),
-                  flush=True)
-        data_cols[name] = medians(res, args.runs)
+        return {(label, str(run)): kv for (label, _), kv in res.items()}
+
+    runs = interleaved(list(rows), args.runs, one)
+    data_cols = {}
+    for name in rows:
+        merged = {k: v for res in runs[name] for k, v in res.items()}
+        data_cols[name] = medians(merged, args.runs)
     ceil, how = ceiling(data, args.mib, args.runs, args.rand_seconds)
     data_cols["ceiling"] = medians(ceil, args.runs)
     print_table("", ["minivmm", "qemu", "ceiling"], data_cols, ("minivmm", "qemu"))
@@ -422,6 +423,7 @@ def main():
 
     if not IN_L1:
         build_static_helper(HELPER, HELPER_C)
+    rerun_in_l1_without_kvm(2400)
     tmp = tempfile.mkdtemp(prefix="minivmm-disk-bench-")
     try:
         if args.part in ("direct", "both"):

@@ -25,8 +25,9 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (CACHE, IN_L1, PVM, WHERE_LINUX, minivmm_argv,  # noqa: E402
-                      qemu_microvm_argv, rerun_in_l1, run_vmm)
+from benchlib import (CACHE, IN_L1, PVM, WHERE_LINUX, interleaved, minivmm_argv,  # noqa: E402
+                      qemu_microvm_argv, rerun_in_l1, rerun_in_l1_without_kvm, run_vmm,
+                      with_spread)
 
 KERNELS = [os.path.join(CACHE, "debian-kernel/cloud/vmlinuz"),
            os.path.join(CACHE, "microvm-kernel/bzImage")]
@@ -66,25 +67,24 @@ def run_once(argv, limit):
     return seen, r.seconds, r.peak_mib, r.status, (why or lines)[-3:]
 
 
-def measure(name, argv, runs, limit):
-    banner, init, totals, rss, statuses = [], [], [], [], []
-    for i in range(runs):
-        seen, t, p, s, _ = run_once(argv, limit)
-        statuses.append(s)
-        b, m = seen.get("banner"), seen.get("/init")
-        print(f"  {name} run {i + 1}: banner {b if b is None else round(b, 2)} s, "
-              f"/init {m if m is None else round(m, 2)} s, exit {t:.2f} s, "
-              f"peak RSS {p:.1f} MiB, status {s}", flush=True)
-        if m is None or b is None:
-            continue
-        banner.append(b)
-        init.append(m)
-        totals.append(t)
-        rss.append(p)
-    if not init:
+def measure_once(name, argv, run, limit):
+    """One boot: (banner s, /init s, exit s, peak RSS MiB, status), None values where the
+    milestone was not reached."""
+    seen, t, p, s, _ = run_once(argv, limit)
+    b, m = seen.get("banner"), seen.get("/init")
+    print(f"  {name} run {run}: banner {b if b is None else round(b, 2)} s, "
+          f"/init {m if m is None else round(m, 2)} s, exit {t:.2f} s, "
+          f"peak RSS {p:.1f} MiB, status {s}", flush=True)
+    return b, m, t, p, s
+
+
+def summarize(runs):
+    """Medians and the runs behind them for the runs that reached /init, or None."""
+    good = [r for r in runs if r[0] is not None and r[1] is not None]
+    if not good:
         return None
-    return (statistics.median(banner), statistics.median(init), statistics.median(totals),
-            statistics.median(rss), statuses)
+    cols = [[r[i] for r in good] for i in range(4)]
+    return [statistics.median(c) for c in cols], cols, [r[4] for r in runs]
 
 
 def vmm_rows(kernel, initrd, cmdline, limit, qemu_extra=""):
@@ -99,18 +99,24 @@ def vmm_rows(kernel, initrd, cmdline, limit, qemu_extra=""):
 
 def bench_kernel(kernel, args, where):
     print(f"\nLinux boot ({kernel}, tiny initramfs, 2 vCPUs, 512 MiB) on {where}; "
-          f"median of {args.runs} runs", flush=True)
-    rows = vmm_rows(kernel, args.initrd, CMDLINE, args.limit)
-    res = {name: measure(name, argv, args.runs, args.limit) for name, argv in rows}
-    print(f"{'VMM':14} {'banner s':>9} {'/init s':>8} {'exit s':>7} {'peak RSS MiB':>13}  statuses")
-    for name, _ in rows:
+          f"median ±half the range of {args.runs} runs, the VMMs taking turns", flush=True)
+    rows = dict(vmm_rows(kernel, args.initrd, CMDLINE, args.limit))
+    runs = interleaved(list(rows), args.runs,
+                       lambda n, r: measure_once(n, rows[n], r, args.limit))
+    res = {n: summarize(runs[n]) for n in rows}
+    print(f"{'VMM':14} {'banner s':>12} {'/init s':>12} {'exit s':>12} {'peak RSS MiB':>14}"
+          f"  statuses")
+    for name in rows:
         m = res[name]
         if m is None:
-            print(f"{name:14} {'failed':>9}")
+            print(f"{name:14} {'failed':>12}  {[r[4] for r in runs[name]]}")
             continue
-        print(f"{name:14} {m[0]:9.2f} {m[1]:8.2f} {m[2]:7.2f} {m[3]:13.1f}  {m[4]}")
+        cols = m[1]
+        print(f"{name:14} {with_spread(cols[0], '{:.2f}'):>12} {with_spread(cols[1], '{:.2f}'):>12} "
+              f"{with_spread(cols[2], '{:.2f}'):>12} {with_spread(cols[3]):>14}  {m[2]}")
     q, v = res.get("qemu microvm"), res.get("minivmm")
     if q and v:
+        q, v = q[0], v[0]
         print(f"ratio minivmm/qemu: banner {v[0] / q[0]:.2f}, /init {v[1] / q[1]:.2f}, "
               f"exit {v[2] / q[2]:.2f}, peak RSS {v[3] / q[3]:.2f}")
 
@@ -150,6 +156,8 @@ def main():
     if PVM and not IN_L1 and not args.pvm:
         # Guest kernel code is emulated on PVM: a boot takes minutes.  Go to L1.
         sys.exit(rerun_in_l1(["python3", "bench/linux_boot.py"] + sys.argv[1:], 2400))
+    if not args.pvm:
+        rerun_in_l1_without_kvm(2400)
     kernels = args.kernel or [k for k in KERNELS if os.path.exists(k)]
     if not kernels:
         sys.exit("linux_boot: no kernel: run tests/linux/prepare and "

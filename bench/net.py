@@ -50,7 +50,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (BUILD, CACHE, IN_L1, MINIVMM, PVM, WHERE_DIRECT,  # noqa: E402
                       WHERE_LINUX, build_static_helper, indented, key_values, median_of,
-                      minivmm_argv, qemu_microvm_argv, require, rerun_in_l1, run_vmm)
+                      minivmm_argv, qemu_microvm_argv, require, rerun_in_l1, run_vmm,
+                      interleaved, rerun_in_l1_without_kvm, spread_pct)
 
 HELPER = os.path.join(BUILD, "bench", "netbench")
 IN_NETNS = os.environ.get("NET_BENCH_NETNS") == "1"
@@ -299,14 +300,22 @@ def reexec_in_netns():
                           + sys.argv[1:], env=env).returncode
 
 
-def fmt(v, width):
+def fmt(vals, width):
+    """The median of a list of values (None ignored) and, with two or more, +-half their
+    range in percent; a single value as it is."""
+    if not isinstance(vals, list):
+        vals = [vals]
+    v = median_of(vals)
     if v is None:
         return f"{'-':>{width}}"
-    return f"{v:{width}.0f}" if v >= 1000 else f"{v:{width}.2f}"
+    sp = spread_pct(vals)
+    text = f"{v:.0f}" if v >= 1000 else f"{v:.2f}"
+    return f"{text + ('' if sp is None else f' ±{sp:.0f}%'):>{width}}"
 
 
 def print_table(rows, columns, data, ratio_of=None, width=16):
     """rows: names; data: {column: {row: value}}; ratio_of: (a, b) adds a column a/b."""
+    print("median ±half the range of the runs; the VMMs took turns run by run")
     head = f"{'':26}" + "".join(f"{c:>{width}}" for c in columns)
     if ratio_of:
         head += f"{ratio_of[0] + '/' + ratio_of[1]:>{width}}"
@@ -314,7 +323,8 @@ def print_table(rows, columns, data, ratio_of=None, width=16):
     for row in rows:
         line = f"{row:26}" + "".join(fmt(data[c].get(row), width) for c in columns)
         if ratio_of:
-            a, b = data[ratio_of[0]].get(row), data[ratio_of[1]].get(row)
+            a = median_of(data[ratio_of[0]].get(row) or [])
+            b = median_of(data[ratio_of[1]].get(row) or [])
             line += f"{a / b:{width}.2f}" if a and b else f"{'-':>{width}}"
         print(line)
     sys.stdout.flush()
@@ -491,23 +501,29 @@ def direct_part(args):
     modes.append("user")
     columns, data = [], {}
     for mode in modes:
-        for name in ["minivmm"] + (["qemu"] if qemu_ok else []):
+        names = ["minivmm"] + (["qemu"] if qemu_ok else [])
+
+        def one(name, r):
             col = f"{name} {mode}"
-            # A fresh TAP per VMM: no neighbour entry for the other VMM's MAC.
+            # A fresh TAP per VMM and run: no neighbour entry for the other VMM's MAC.
             err = tap_up(DIRECT_HOST) if mode == "tap" else None
             if err:
-                print(f"  {col}: skipped: cannot create TAP {TAP}: {err}")
-                continue
-            runs = []
-            for r in range(1, args.direct_runs + 1):
+                print(f"  {col} run {r}: skipped: cannot create TAP {TAP}: {err}")
+                return {}
+            try:
                 res, notes = direct_once(MINIVMM if name == "minivmm" else "qemu", elf, mode,
                                          args.ticks)
-                print(f"  {col} run {r}: " + "; ".join(notes), flush=True)
-                runs.append(res)
-            if mode == "tap":
-                tap_down()
+            finally:
+                if mode == "tap":
+                    tap_down()
+            print(f"  {col} run {r}: " + "; ".join(notes), flush=True)
+            return res
+
+        runs = interleaved(names, args.direct_runs, one)
+        for name in names:
+            col = f"{name} {mode}"
             columns.append(col)
-            data[col] = {row: median_of([r.get(row) for r in runs]) for row in DIRECT_ROWS}
+            data[col] = {row: [r.get(row) for r in runs[name]] for row in DIRECT_ROWS}
     print_table(DIRECT_ROWS, columns, data)
     print("g->h: UDP to a host socket, counted there (lost frames do not count); h->g: the "
           "host floods the TAP, the guest counts what it took (user mode has no h->g row: "
@@ -601,10 +617,10 @@ def linux_part(args, tmp):
           flush=True)
     cmdline = (f"console=ttyS0 quiet panic=-1 minivmm.net={LINUX_GUEST}/24 "
                f"run=sh${{IFS}}/net-bench.sh netbench.host={LINUX_HOST} "
-               f"netbench.port={LINUX_PORT} netbench.bytes={nbytes} netbench.runs={args.runs} "
+               f"netbench.port={LINUX_PORT} netbench.bytes={nbytes} netbench.runs=1 "
                f"netbench.rr={args.rr_seconds:g} minivmm.action=poweroff")
     # Generous for TCG (MB/s in the tens); a stalled stream fails its run after 60 s.
-    limit = 120 + args.runs * (args.rr_seconds + args.mib / 2 + 20)
+    limit = 120 + args.rr_seconds + args.mib / 2 + 20
     rows = [
         ("minivmm", minivmm_argv(kernel, "256M", 1, limit) + [
             "--initrd", initrd, "--cmdline", cmdline, "--net", f"tap={TAP}"]),
@@ -613,15 +629,15 @@ def linux_part(args, tmp):
             "-netdev", f"tap,id=n0,ifname={TAP},script=no,downscript=no,vhost=off",
             "-device", "virtio-net-device,netdev=n0"]),
     ]
-    data = {}
-    for name, argv in rows:
-        data[name] = {}
-        if name not in args.vmms.split(","):
-            continue
+    rows = dict(rows)
+
+    # One boot per run (netbench.runs=1), the VMMs taking turns.
+    def one(name, run):
+        argv = rows[name]
         err = tap_up(LINUX_HOST)
         if err:
-            print(f"  {name}: cannot create TAP {TAP}: {err}")
-            continue
+            print(f"  {name} run {run}: cannot create TAP {TAP}: {err}")
+            return {}
         log = os.path.join(tmp, f"server-{name}.log")
         with open(log, "w") as out:
             server = subprocess.Popen([HELPER, "serve", str(LINUX_PORT)], stdout=out,
@@ -637,23 +653,26 @@ def linux_part(args, tmp):
         host = parse_linux(open(log).read(), "host")
         guest = parse_linux(r.text, "guest")
         info = re.search(r"netbench: guest eth0=(\S*) clock=(\S*) mtu=(\S*)", r.text)
-        print(f"  {name}: status {r.status} after {time.monotonic() - t0:.0f} s; guest eth0 "
+        print(f"  {name} run {run}: status {r.status} after {time.monotonic() - t0:.0f} s; guest eth0 "
               f"{info.group(1) if info else '?'}, clocksource {info.group(2) if info else '?'}, "
               f"mtu {info.group(3) if info else '?'}", flush=True)
         if "netbench: guest done" not in r.text:
             print(f"  {name} did not finish; last lines:" + indented(r.last_lines(15)),
                   flush=True)
-        runs = []
-        for run in range(1, args.runs + 1):
-            vals = linux_rates(host, run, nbytes)
-            g = linux_rates(guest, run, nbytes)
-            runs.append(vals)
-            print(f"    run {run}: " + ", ".join(
-                f"{short} {fmt(vals.get(row), 0).strip()} (guest clock "
-                f"{fmt(g.get(row), 0).strip()})"
-                for short, row in (("g->h MB/s", LINUX_ROWS[0]), ("h->g MB/s", LINUX_ROWS[1]),
-                                   ("RR/s", LINUX_ROWS[2]))), flush=True)
-        data[name] = {row: median_of([v.get(row) for v in runs]) for row in LINUX_ROWS}
+        vals = linux_rates(host, 1, nbytes)
+        g = linux_rates(guest, 1, nbytes)
+        print(f"    run {run}: " + ", ".join(
+            f"{short} {fmt(vals.get(row), 0).strip()} (guest clock "
+            f"{fmt(g.get(row), 0).strip()})"
+            for short, row in (("g->h MB/s", LINUX_ROWS[0]), ("h->g MB/s", LINUX_ROWS[1]),
+                               ("RR/s", LINUX_ROWS[2]))), flush=True)
+        return vals
+
+    names = [n for n in rows if n in args.vmms.split(",")]
+    runs = interleaved(names, args.runs, one)
+    data = {n: {} for n in rows}
+    for name in names:
+        data[name] = {row: [v.get(row) for v in runs[name]] for row in LINUX_ROWS}
     print_table(LINUX_ROWS, ["minivmm", "qemu"], data, ("minivmm", "qemu"))
     print("Timed by the host side (netbench serve): a stream ends when its receiver has "
           "every byte.  minivmm: --net tap= (virtio-net on its event-loop thread).  qemu: "
@@ -677,6 +696,7 @@ def main():
     if not IN_NETNS:
         if not IN_L1:
             build_static_helper(HELPER, HELPER_C, ["-Wno-unused-result"])
+        rerun_in_l1_without_kvm(2400)
         if args.part in ("linux", "both") and PVM and not IN_L1:
             # Guest kernel code is emulated on PVM: Linux runs only in L1.  The direct part
             # runs here first (minivmm only); with --part both, L1 runs it again, there with

@@ -120,6 +120,8 @@ fetch() {
 	# apt-get download writes into the current directory; as root its _apt
 	# sandbox cannot write to a mktemp dir (a harmless warning), so make it readable.
 	chmod 755 "$work"
+	size=$(apt-cache show "$pkg=$version" 2>/dev/null | awk '$1 == "Size:" { printf "%d MB", $2 / 1e6; exit }')
+	echo "fetch-debian-kernel: downloading $pkg $version${size:+ ($size)} from the Debian archive ($flavour kernel)" >&2
 	(cd "$work" && apt-get download -q "$pkg" >/dev/null 2>"$work/apt.err") ||
 		{ cat "$work/apt.err" >&2; rm -rf "$work"; die "apt-get download $pkg failed"; }
 	deb=$(ls "$work"/*.deb 2>/dev/null | head -1)

@@ -7,14 +7,20 @@
 #     /proc/meminfo and "cmdline=...";
 #   - initramfs only: with `minivmm.root=DEV` or `root=DEV` on the command line,
 #     loads /modules (virtio_mmio, virtio_blk: modules in Debian's cloud kernel),
-#     waits for DEV, mounts it read-write and switch_roots to its /sbin/init;
+#     waits for DEV, mounts it read-write and switch_roots to its init, found
+#     as the kernel would inside that root (`init=`, else /sbin/init, /etc/init,
+#     /bin/init, /bin/sh; symlinks followed inside the new root);
 #     if that fails it says so and carries on below;
 #   - with `minivmm.modules=1` loads /modules without any root= (virtio-rng's
 #     /dev/hwrng, virtio-blk disks without switch_root);
 #   - with `minivmm.net=ADDR/PREFIX[,GATEWAY]` or `minivmm.net=dhcp` loads the
 #     modules, brings up lo and eth0 (virtio-net) with that static address or
 #     by DHCP (busybox udhcpc) and prints "minivmm-STAGE: eth0 ADDR/PREFIX"
-#     (or "... eth0 not configured"); nothing touches eth0 without it;
+#     (or "... eth0 not configured"); nothing touches eth0 without it, except
+#     on the root file system, where a NIC present at boot gets DHCP unless
+#     `minivmm.net=none`;
+#   - prints each virtio disk ("disk vda 64 MiB rw") and, with /dev/hwrng,
+#     8 bytes of entropy from it ("entropy virtio_rng: 1f2e...");
 #   - runs the command given on the kernel command line as `run=...` (if any;
 #     no spaces: use ${IFS} or a script);
 #   - ends as `minivmm.action=` says: poweroff (default, ACPI S5), reboot
@@ -45,6 +51,46 @@ if [ "$stage" = initramfs ]; then
 	root=$(arg minivmm.root)
 	[ -n "$root" ] || root=$(arg root)
 fi
+# resolve_in ROOT PATH: PATH as the new root will see it, every symlink followed
+# inside ROOT (an absolute link restarts at ROOT, `..` stops at it), as the kernel
+# does after switch_root.  In a usrmerged root (Debian 12, Ubuntu, Fedora)
+# /sbin -> usr/sbin and /sbin/init -> /lib/systemd/systemd: tested from here,
+# that absolute link would resolve in the initramfs.  Fails after 40 links (a loop).
+resolve_in() {
+	local root=$1 rest=${2#/} cur="" c target hops=0
+	while [ -n "$rest" ]; do
+		c=${rest%%/*}
+		if [ "$c" = "$rest" ]; then rest=""; else rest=${rest#*/}; fi
+		case $c in
+		'' | .) continue ;;
+		..) cur=${cur%/*}; continue ;;
+		esac
+		if [ -L "$root$cur/$c" ]; then
+			hops=$((hops + 1))
+			[ $hops -le 40 ] || return 1
+			target=$(readlink "$root$cur/$c")
+			case $target in /*) cur="" ;; esac
+			rest=${target#/}${rest:+/$rest}
+		else
+			cur=$cur/$c
+		fi
+	done
+	echo "${cur:-/}"
+}
+# find_init ROOT: the init to switch to, as the kernel picks it: `init=` if given
+# (and nothing else), otherwise the first of /sbin/init, /etc/init, /bin/init,
+# /bin/sh that is an executable file inside ROOT.  Prints it; on failure prints
+# what it looked for.
+find_init() {
+	local want p real
+	want=$(arg init)
+	for p in ${want:-/sbin/init /etc/init /bin/init /bin/sh}; do
+		real=$(resolve_in "$1" "$p") && [ -f "$1$real" ] && [ -x "$1$real" ] &&
+			{ echo "$p"; return 0; }
+	done
+	echo "${want:-/sbin/init}"
+	return 1
+}
 load_modules() {
 	for m in $(cat /modules.load 2>/dev/null); do insmod "/modules/$m" 2>/dev/null; done
 }
@@ -60,18 +106,25 @@ if [ -n "${root:-}" ]; then
 		echo "minivmm-initramfs: no block device $root after 30 s"
 	elif ! mount -t ext4 -o rw "$root" /newroot; then
 		echo "minivmm-initramfs: cannot mount $root"
-	elif [ ! -x /newroot/sbin/init ]; then
-		echo "minivmm-initramfs: $root has no /sbin/init"
+	elif ! init=$(find_init /newroot); then
+		echo "minivmm-initramfs: $root has no ${init:-/sbin/init}"
 		umount /newroot
 	else
-		echo "minivmm-initramfs: switch_root to $root"
+		echo "minivmm-initramfs: switch_root to $root, init $init"
 		umount /proc /sys
 		mount --move /dev /newroot/dev
-		exec switch_root /newroot /sbin/init
+		exec switch_root /newroot "$init"
 	fi
 fi
 
 net=$(arg minivmm.net)
+# The root file system is what `make run` boots with --net user and no command
+# line of its own: a NIC that is already there (built-in driver) gets DHCP.
+# `minivmm.net=none` leaves it alone.
+if [ -z "$net" ] && [ "$stage" = rootfs ] && [ -e /sys/class/net/eth0 ]; then
+	net=dhcp
+fi
+[ "$net" = none ] && net=""
 if [ -n "$net" ] || [ "$(arg minivmm.modules)" = 1 ]; then
 	# A no-op on the root fs (no /modules): the initramfs loaded them before switch_root.
 	load_modules
@@ -109,6 +162,19 @@ DHCP
 	esac
 	addr=$(ip -4 -o addr show dev eth0 2>/dev/null | sed -n 's/.* inet \([^ ]*\).*/\1/p' | head -1)
 	echo "minivmm-$stage: eth0 ${addr:-not configured}"
+fi
+
+# What the guest sees, one line each (the report `make run` shows): disks and
+# entropy; CPUs, memory and eth0 are above.
+for d in /sys/block/vd*; do
+	[ -e "$d/size" ] || continue
+	ro=rw
+	[ "$(cat "$d/ro" 2>/dev/null)" = 1 ] && ro=ro
+	echo "minivmm-$stage: disk ${d##*/} $(($(cat "$d/size") / 2048)) MiB $ro"
+done
+if [ -e /dev/hwrng ]; then
+	echo "minivmm-$stage: entropy $(cat /sys/class/misc/hw_random/rng_current 2>/dev/null):" \
+		"$(timeout 10 head -c 8 /dev/hwrng | od -An -tx1 | tr -d ' \n')"
 fi
 
 cmd=$(arg run)
