@@ -43,6 +43,12 @@ int gm_init_x86(struct guest_mem *gm, uint64_t ram_bytes, struct vmm_err *err)
 				(unsigned long long)(ram_bytes >> 20), strerror(errno));
 	madvise(map, ram_bytes, MADV_MERGEABLE);
 	/*
+	 * Guest RAM stays out of core dumps: a seccomp kill (SIGSYS) or a crash
+	 * would otherwise write the guest's secrets into a host file that the
+	 * guest's owner may not be allowed to read, and gigabytes of it.
+	 */
+	madvise(map, ram_bytes, MADV_DONTDUMP);
+	/*
 	 * No transparent huge page under the first 2 MiB of guest RAM: the boot
 	 * structures, ACPI tables and a small guest all live there, and with
 	 * THP "always" their first touch faulted in a whole 2 MiB page (a tiny

@@ -2,6 +2,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +81,37 @@ START_TEST(x86_layout_splits_around_hole)
 }
 END_TEST
 
+/*
+ * Guest RAM is marked "dd" (VM_DONTDUMP) in /proc/self/smaps: a core dump
+ * after a seccomp kill must not carry the guest's memory.
+ */
+START_TEST(guest_ram_left_out_of_core_dumps)
+{
+	struct guest_mem vm_ram;
+	struct vmm_err err = {{0}};
+	char line[512], want[64];
+	bool in_area = false, dontdump = false, found = false;
+
+	ck_assert_int_eq(gm_init_x86(&vm_ram, 64ull << 20, &err), 0);
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)vm_ram.regions[0].host);
+	FILE *f = fopen("/proc/self/smaps", "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strncmp(line, "VmFlags", 7) && line[0] != ' ' &&
+		    strspn(line, "0123456789abcdef") == strcspn(line, "-")) {
+			in_area = strncmp(line, want, strlen(want)) == 0;
+			found |= in_area;
+		} else if (in_area && !strncmp(line, "VmFlags:", 8)) {
+			dontdump = strstr(line, " dd") != NULL;
+		}
+	}
+	fclose(f);
+	gm_destroy(&vm_ram);
+	ck_assert_msg(found, "guest RAM mapping not in /proc/self/smaps");
+	ck_assert_msg(dontdump, "guest RAM would be written to a core dump (no dd in VmFlags)");
+}
+END_TEST
+
 Suite *memory_suite(void)
 {
 	Suite *s = suite_create("memory");
@@ -90,6 +122,7 @@ Suite *memory_suite(void)
 	tcase_add_test(tc, read_write_copy);
 	tcase_add_test(tc, regions_must_not_overlap_or_wrap);
 	tcase_add_test(tc, x86_layout_splits_around_hole);
+	tcase_add_test(tc, guest_ram_left_out_of_core_dumps);
 	suite_add_tcase(s, tc);
 	return s;
 }
