@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -184,4 +187,64 @@ void dump_result(const char *what, const struct run_result *r)
 		"---- %s: status %d%s after %.2f s\n---- stdout:\n%s\n---- stderr:\n%s\n----\n",
 		what, r->status, r->timed_out ? " (killed by the harness)" : "", r->seconds,
 		r->out ? r->out : "", r->err ? r->err : "");
+}
+
+static void *echo_main(void *arg)
+{
+	struct echo *e = arg;
+
+	while (!__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE)) {
+		struct pollfd pfd = {e->fd, POLLIN, 0};
+		struct sockaddr_in from;
+		socklen_t fromlen = sizeof(from);
+		char buf[2048], addr[INET_ADDRSTRLEN];
+		ssize_t n;
+
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		n = recvfrom(e->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen);
+		if (n < 0)
+			continue;
+		if ((size_t)n != strlen(e->expect) || memcmp(buf, e->expect, (size_t)n)) {
+			e->bad++;
+			continue;
+		}
+		e->good++;
+		inet_ntop(AF_INET, &from.sin_addr, addr, sizeof(addr));
+		snprintf(e->from, sizeof(e->from), "%s:%u", addr, ntohs(from.sin_port));
+		sendto(e->fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fromlen);
+	}
+	return NULL;
+}
+
+int echo_start(struct echo *e, const char *addr, const char *token)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+
+	memset(e, 0, sizeof(*e));
+	snprintf(e->expect, sizeof(e->expect), "minivmm-echo:%s", token);
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	e->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (e->fd < 0)
+		return -errno;
+	if (bind(e->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(e->fd, (struct sockaddr *)&sa, &len) < 0) {
+		int ret = -errno;
+		close(e->fd);
+		return ret;
+	}
+	e->port = ntohs(sa.sin_port);
+	if (pthread_create(&e->thread, NULL, echo_main, e)) {
+		close(e->fd);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+void echo_stop(struct echo *e)
+{
+	__atomic_store_n(&e->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(e->thread, NULL);
+	close(e->fd);
 }

@@ -7,8 +7,10 @@
 #ifndef MINIVMM_TEST_HARNESS_H
 #define MINIVMM_TEST_HARNESS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct run_result {
@@ -79,5 +81,23 @@ void dump_result(const char *what, const struct run_result *r);
 			dump_result(__func__, (r));                                                \
 		ck_assert_msg(strstr((r)->err, (text)), "stderr lacks \"%s\"", (text));            \
 	} while (0)
+
+/*
+ * The UDP echo a guest talks to (user networking forwards 10.0.2.2:PORT to
+ * 127.0.0.1:PORT), on its own thread while minivmm runs.
+ */
+struct echo {
+	int fd;
+	uint16_t port;
+	char expect[64]; /* the payload the guest must send */
+	pthread_t thread;
+	volatile int stop;
+	int good, bad; /* datagrams with and without the expected payload */
+	char from[64]; /* address:port of the last good one */
+};
+
+/* Binds a UDP socket to addr:0 and echoes "minivmm-echo:TOKEN"; 0 or -errno. */
+int echo_start(struct echo *e, const char *addr, const char *token);
+void echo_stop(struct echo *e);
 
 #endif

@@ -170,62 +170,23 @@ START_TEST(jailed_disk_guest)
 }
 END_TEST
 
-struct echo {
-	int fd;
-	uint16_t port;
-	char expect[64];
-	pthread_t thread;
-	volatile int stop;
-};
-
-static void *echo_main(void *arg)
-{
-	struct echo *e = arg;
-
-	while (!__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE)) {
-		struct pollfd pfd = {e->fd, POLLIN, 0};
-		struct sockaddr_in from;
-		socklen_t fromlen = sizeof(from);
-		char buf[256];
-		ssize_t n;
-
-		if (poll(&pfd, 1, 50) <= 0)
-			continue;
-		n = recvfrom(e->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen);
-		if (n > 0 && (size_t)n == strlen(e->expect) && !memcmp(buf, e->expect, (size_t)n))
-			sendto(e->fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fromlen);
-	}
-	return NULL;
-}
-
 START_TEST(jailed_user_net_guest)
 {
-	char dir[] = "/tmp/minivmm-jail-XXXXXX", jail[128], cmdline[160];
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
+	char dir[] = "/tmp/minivmm-jail-XXXXXX", jail[128], cmdline[160], token[32];
 	struct run_result r;
 	struct echo e;
 
 	if (!need_root())
 		return;
 	make_jail_dir(dir);
-	memset(&e, 0, sizeof(e));
-	snprintf(e.expect, sizeof(e.expect), "minivmm-echo:jail%d", (int)getpid());
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	e.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(e.fd, 0);
-	ck_assert_int_eq(bind(e.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(e.fd, (struct sockaddr *)&sa, &len), 0);
-	e.port = ntohs(sa.sin_port);
-	ck_assert_int_eq(pthread_create(&e.thread, NULL, echo_main, &e), 0);
+	snprintf(token, sizeof(token), "jail%d", (int)getpid());
+	ck_assert_int_eq(echo_start(&e, "127.0.0.1", token), 0);
 	snprintf(jail, sizeof(jail), "%s,uid=" JAIL_UID ",gid=" JAIL_UID, dir);
 	snprintf(cmdline, sizeof(cmdline), "mode=user port=%u token=jail%d discover=acpi", e.port,
 		 (int)getpid());
 	RUN(&r, NULL, "--kernel", guest_path("virtio_net", 1), "--net", "user", "--cmdline",
 	    cmdline, "--jail", jail);
-	__atomic_store_n(&e.stop, 1, __ATOMIC_RELEASE);
-	pthread_join(e.thread, NULL);
-	close(e.fd);
+	echo_stop(&e);
 	ck_assert_status(&r, 0);
 	ck_assert_output_has(&r, "net: dhcp-offer ok yiaddr=10.0.2.15");
 	ck_assert_output_has(&r, "# minivmm-test: PASS");
