@@ -21,7 +21,7 @@
 #include "boot/layout.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
-#include "vmm/minivmm.h"
+#include "vmm/config.h"
 
 enum boot_entry_mode {
 	BOOT_ENTRY_LINUX64, /* 64-bit boot protocol: long mode, RSI = zero page */

@@ -6,7 +6,7 @@
 #define MINIVMM_VIRTIO_BLK_H
 
 #include "devices/virtio.h"
-#include "vmm/minivmm.h"
+#include "vmm/config.h"
 
 struct virtio_blk;
 

@@ -10,7 +10,7 @@
  * The CLI relies on that shape (`[SECTION] KEY = "VALUE": REASON`) to re-word
  * the message with the flag's name, so keep it.
  */
-#include "vmm/minivmm.h"
+#include "vmm/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -137,7 +137,7 @@ static void errorf(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-void mvm_config_init(struct mvm_config *cfg)
+void config_init(struct mvm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cpus = DEFAULT_CPUS;
@@ -150,7 +150,7 @@ void mvm_config_init(struct mvm_config *cfg)
 	cfg->seccomp = MVM_SECCOMP_ON;
 }
 
-void mvm_config_free(struct mvm_config *cfg)
+void config_release(struct mvm_config *cfg)
 {
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		if (settings[i].type == SET_PATH || settings[i].type == SET_CMDLINE ||
@@ -161,6 +161,23 @@ void mvm_config_free(struct mvm_config *cfg)
 			*field = NULL;
 		}
 	}
+}
+
+struct mvm_config *mvm_config_new(void)
+{
+	struct mvm_config *cfg = malloc(sizeof(*cfg));
+
+	if (cfg)
+		config_init(cfg);
+	return cfg;
+}
+
+void mvm_config_free(struct mvm_config *cfg)
+{
+	if (!cfg)
+		return;
+	config_release(cfg);
+	free(cfg);
 }
 
 int mvm_parse_size(const char *s, uint64_t *out)

@@ -32,7 +32,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "vmm/minivmm.h"
+#include "vmm/config.h"
 
 struct mvm_jail {
 	char *dir; /* the jail's root: an existing directory (left untouched) */

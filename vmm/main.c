@@ -22,7 +22,7 @@
 
 #include "boot/layout.h"
 #include "vmm/jail.h"
-#include "vmm/minivmm.h"
+#include "vmm/config.h"
 
 /*
  * Exit statuses (also in --help and the README).  Distinct ranges so that a
@@ -640,7 +640,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int ret, status;
 
-	mvm_config_init(&cfg);
+	config_init(&cfg);
 	parse_args(argc, argv, &cfg);
 	if (mvm_config_validate(&cfg, err, sizeof(err)) < 0)
 		fail("%s", err);
@@ -659,7 +659,7 @@ int main(int argc, char **argv)
 		if (ret < 0)
 			fail("%s", err);
 		if (ret > 0) {
-			mvm_config_free(&cfg);
+			config_release(&cfg);
 			return jail_status;
 		}
 	}
@@ -668,7 +668,7 @@ int main(int argc, char **argv)
 		fail("%s", err[0] ? err : strerror(-ret));
 	if (stop_signal) {
 		mvm_vm_destroy(vm);
-		mvm_config_free(&cfg);
+		config_release(&cfg);
 		return STATUS_SIGNAL_BASE + stop_signal;
 	}
 	running_vm = vm;
@@ -691,6 +691,6 @@ int main(int argc, char **argv)
 	} else {
 		status = report_exit(&cfg, &ex);
 	}
-	mvm_config_free(&cfg);
+	config_release(&cfg);
 	return status;
 }

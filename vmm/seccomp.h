@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "vmm/log.h"
-#include "vmm/minivmm.h"
+#include "vmm/config.h"
 
 enum sc_role {
 	SC_ROLE_VCPU = 0, /* KVM_RUN loop, exit handling, emulation completion */

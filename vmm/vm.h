@@ -20,7 +20,7 @@
 #include "vmm/irq.h"
 #include "vmm/log.h"
 #include "vmm/memory.h"
-#include "vmm/minivmm.h"
+#include "vmm/config.h"
 #include "vmm/seccomp.h"
 
 struct vcpu;

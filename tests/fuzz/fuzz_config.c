@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "tests/fuzz/fuzz.h"
-#include "vmm/minivmm.h"
+#include "vmm/config.h"
 
 /* iniparser reports syntax errors on stderr; config.c's own pre-check names them. */
 static int quiet_ini(const char *fmt, ...)
@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	}
-	mvm_config_init(&cfg);
+	config_init(&cfg);
 	if (fuzz_u8(&in) & 1) {
 		char *buf = calloc(1, in.n + 3), *section, *key, *value;
 
@@ -69,6 +69,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	ret = mvm_config_validate(&cfg, err, sizeof(err));
 	check_err(ret, err);
-	mvm_config_free(&cfg);
+	config_release(&cfg);
 	return 0;
 }

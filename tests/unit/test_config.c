@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/minivmm.h"
+#include "vmm/config.h"
 
 static struct mvm_config cfg;
 static char err[512];
@@ -17,7 +17,7 @@ static char ini_path[128];
 
 static void setup(void)
 {
-	mvm_config_init(&cfg);
+	config_init(&cfg);
 	memset(err, 0, sizeof(err));
 	strcpy(tmpdir, "/tmp/minivmm-config-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
@@ -26,7 +26,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	mvm_config_free(&cfg);
+	config_release(&cfg);
 	unlink(ini_path);
 	rmdir(tmpdir);
 }
@@ -538,7 +538,7 @@ START_TEST(example_file_loads_to_defaults)
 	/* The unit tests run from the repository root (make check). */
 	ck_assert_msg(access("vm.ini.example", R_OK) == 0, "run from the repository root");
 	ck_assert_int_eq(mvm_config_load_ini(&cfg, "vm.ini.example", err, sizeof(err)), 0);
-	mvm_config_init(&defaults);
+	config_init(&defaults);
 	ck_assert_uint_eq(cfg.cpus, defaults.cpus);
 	ck_assert_uint_eq(cfg.mem_bytes, defaults.mem_bytes);
 	ck_assert_ptr_null(cfg.kernel);

@@ -156,7 +156,7 @@ START_TEST(paths_of_a_vm)
 	const struct jail_path *e;
 	int n;
 
-	mvm_config_init(&cfg);
+	config_init(&cfg);
 	ck_assert_int_eq(mvm_config_set(&cfg, "boot", "kernel", "k/bzImage", err, sizeof(err)), 0);
 	ck_assert_int_eq(mvm_config_set(&cfg, "boot", "initrd", "/boot/i.img", err, sizeof(err)),
 			 0);
@@ -187,7 +187,7 @@ START_TEST(paths_of_a_vm)
 	/* No NIC: neither the TUN device nor the resolver. */
 	ck_assert_ptr_null(find(p, n, "/dev/net/tun"));
 	ck_assert_ptr_null(find(p, n, "/etc/resolv.conf"));
-	mvm_config_free(&cfg);
+	config_release(&cfg);
 }
 END_TEST
 
@@ -198,7 +198,7 @@ START_TEST(paths_for_nics_and_duplicates)
 	const struct jail_path *e;
 	int n;
 
-	mvm_config_init(&cfg);
+	config_init(&cfg);
 	ck_assert_int_eq(mvm_config_set(&cfg, "boot", "kernel", "/k", err, sizeof(err)), 0);
 	/* The same image read-only, then writable under another spelling: one writable mount. */
 	ck_assert_int_eq(mvm_config_set(&cfg, "disk0", "path", "/d/x.img", err, sizeof(err)), 0);
@@ -219,7 +219,7 @@ START_TEST(paths_for_nics_and_duplicates)
 	ck_assert(e && e->kind == JAIL_FILE_RO && e->optional);
 	/* Too small an array is an error, not a silent cut. */
 	ck_assert_int_eq(jail_plan_paths(&cfg, "/", p, 3), -ENOSPC);
-	mvm_config_free(&cfg);
+	config_release(&cfg);
 }
 END_TEST
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "vmm/minivmm.h"
+#include "vmm/config.h"
 #include "vmm/vm.h"
 
 struct mvm_vm {
