@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/minivmm.h"
+
 #include "devices/virtqueue.h"
 #include "vmm/eventloop.h"
 #include "vmm/log.h"
@@ -58,6 +60,12 @@ struct virtio_device_ops {
 	void (*reset)(void *dev);
 	/* The driver notified queue q (event-loop thread, via ioeventfd). */
 	void (*queue_notify)(void *dev, unsigned q);
+	/*
+	 * Optional, any thread: report each counter as fn(opaque, name, value)
+	 * with names "PREFIX.counter" ("blk0.read_bytes").  Counters only go up;
+	 * read them with relaxed atomics (the device's threads keep counting).
+	 */
+	void (*metrics)(void *dev, const char *prefix, mvm_metric_fn fn, void *opaque);
 };
 
 /* Called by devices (any thread): the used ring of queue q changed. */

@@ -891,3 +891,9 @@ void vm_destroy(struct vm *vm)
 	sc_filters_free(&vm->seccomp);
 	free(vm);
 }
+
+int vm_power_button(struct vm *vm)
+{
+	(void)vm;
+	return -ENOSYS; /* the ACPI power button and its i8042 fallback: issue 11 */
+}

@@ -116,4 +116,11 @@ void vm_destroy(struct vm *vm);
  */
 void vm_request_exit(struct vm *vm, enum mvm_exit_reason reason, int status, const char *msg);
 
+/*
+ * The guest's power button (mvm_vm_power_button): an ACPI power-button
+ * event, or Ctrl-Alt-Del on the i8042 when the guest runs without ACPI.
+ * Event-loop thread.  0 or -errno.
+ */
+int vm_power_button(struct vm *vm);
+
 #endif
