@@ -14,12 +14,15 @@ CFLAGS  ?=
 # file of them inside its root.  Kernel payload decompressors
 # (boot/decompress.c): zlib, liblzma, liblz4, libzstd, libbz2; the per-thread
 # seccomp filters generated from vmm/seccomp.c's tables: libseccomp.  Add to
-# this list only what has a .a (`dpkg -L libX-dev | grep '\.a$$'`).
-STATIC_LIBS := -liniparser -lz -llzma -llz4 -lzstd -lbz2 -lseccomp
+# this list only what has a .a (`dpkg -L libX-dev | grep '\.a$$'`).  The HTTP
+# API's request and reply bodies (vmm/api_json.c): json-c.
+STATIC_LIBS := -liniparser -lz -llzma -llz4 -lzstd -lbz2 -lseccomp -ljson-c
 # Shared: glibc only.  libslirp (no .a in Debian; it pulls in glib) is
 # dlopen()ed by devices/net_slirp.c when --net user asks for it: its header
 # is needed to build, libslirp0 only to run --net user.
-SHARED_LIBS := -lpthread -ldl
+# libmicrohttpd (the HTTP API's transport, vmm/api_http.c) is linked shared:
+# Debian's .a would drag gnutls and its dependencies in statically.
+SHARED_LIBS := -lmicrohttpd -lpthread -ldl
 LIBS    := -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic $(SHARED_LIBS)
 # Everything bound at start (full RELRO): nothing is resolved lazily later,
 # after a jail's pivot_root or under a seccomp filter.

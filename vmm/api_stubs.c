@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* TEMPORARY: link stubs until branches ctl and vsock are merged; removed then. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/config.h"
+
+int mvm_config_get(const struct mvm_config *cfg, const char *section, const char *key, char *buf,
+		   size_t buflen)
+{
+	unsigned i;
+	int n = -1;
+
+	if (strcmp(section, "vm") == 0 && strcmp(key, "cpus") == 0)
+		n = snprintf(buf, buflen, "%u", cfg->cpus);
+	else if (strcmp(section, "vm") == 0 && strcmp(key, "mem") == 0)
+		n = snprintf(buf, buflen, "%lluM", (unsigned long long)(cfg->mem_bytes >> 20));
+	else if (strcmp(section, "boot") == 0 && strcmp(key, "cmdline") == 0)
+		n = snprintf(buf, buflen, "%s", cfg->cmdline ? cfg->cmdline : "");
+	else if (sscanf(section, "disk%u", &i) == 1 && i < MVM_MAX_DISKS && !strcmp(key, "path"))
+		n = snprintf(buf, buflen, "%s", cfg->disks[i].path ? cfg->disks[i].path : "");
+	else if (sscanf(section, "net%u", &i) == 1 && i < MVM_MAX_NICS && !strcmp(key, "backend"))
+		n = snprintf(buf, buflen, "%s",
+			     cfg->nets[i].backend == MVM_NET_TAP    ? "tap"
+			     : cfg->nets[i].backend == MVM_NET_USER ? "user"
+								    : "none");
+	else
+		return -EINVAL;
+	return n < 0 || (size_t)n >= buflen ? -ENOSPC : 0;
+}
+int mvm_config_set_vsock(struct mvm_config *cfg, uint32_t guest_cid, const char *uds_path)
+{
+	return -ENOSYS;
+}
+const char *mvm_vm_state_name(enum mvm_vm_state state)
+{
+	static const char *const n[] = {"Not started", "Running", "Paused", "Ended"};
+	return (unsigned)state < 4 ? n[state] : "?";
+}
