@@ -1029,6 +1029,17 @@ void api_handle(struct api_ctx *ctx, const char *method, const char *path, const
 	}
 }
 
+void api_reply_message(const struct api_reply *r, char *buf, size_t len)
+{
+	struct json_object *fo = NULL, *m;
+
+	snprintf(buf, len, "%s", "");
+	if (r->body && api_json_parse(r->body, strlen(r->body), &fo, NULL, 0) == 0 &&
+	    json_object_object_get_ex(fo, "fault_message", &m))
+		snprintf(buf, len, "%s", json_object_get_string(m));
+	json_object_put(fo);
+}
+
 /* ---- --config-file ---------------------------------------------------------------- */
 
 /* One section of the file through the endpoint that takes it; err names the key. */
@@ -1041,13 +1052,9 @@ static int apply_one(struct api_ctx *ctx, const char *key, const char *path,
 
 	api_handle(ctx, "PUT", path, text, text ? strlen(text) : 0, &r);
 	if (r.status >= 300) {
-		struct json_object *fo = NULL, *m;
-		const char *msg = "failed";
-		if (r.body && api_json_parse(r.body, strlen(r.body), &fo, NULL, 0) == 0 &&
-		    json_object_object_get_ex(fo, "fault_message", &m))
-			msg = json_object_get_string(m);
+		char msg[FAULT_MAX];
+		api_reply_message(&r, msg, sizeof(msg));
 		snprintf(err, errlen, "\"%s\": %s", key, msg);
-		json_object_put(fo);
 		ret = -EINVAL;
 	}
 	free(r.body);

@@ -108,6 +108,9 @@ void api_handle(struct api_ctx *ctx, const char *method, const char *path, const
 int api_apply_config_json(struct api_ctx *ctx, const char *text, size_t len, char *err,
 			  size_t errlen);
 
+/* The fault_message of a reply (or "" when it has none) as plain text. */
+void api_reply_message(const struct api_reply *r, char *buf, size_t len);
+
 /* Does the config name a kernel yet (InstanceStart's precondition)? */
 bool api_ready(const struct api_ctx *ctx);
 

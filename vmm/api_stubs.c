@@ -38,3 +38,49 @@ const char *mvm_vm_state_name(enum mvm_vm_state state)
 	static const char *const n[] = {"Not started", "Running", "Paused", "Ended"};
 	return (unsigned)state < 4 ? n[state] : "?";
 }
+/* Until ctl lands. */
+void mvm_config_set_exit_callback(struct mvm_config *cfg, mvm_exit_fn fn, void *opaque)
+{
+}
+int mvm_vm_start(struct mvm_vm *vm, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "mvm_vm_start: not yet (branch ctl)");
+	return -ENOSYS;
+}
+int mvm_vm_wait(struct mvm_vm *vm, struct mvm_exit *exit)
+{
+	return -ENOSYS;
+}
+enum mvm_vm_state mvm_vm_state(struct mvm_vm *vm)
+{
+	return MVM_STATE_RUNNING;
+}
+uint64_t mvm_vm_uptime_ns(struct mvm_vm *vm)
+{
+	return 0;
+}
+int mvm_vm_exit_info(struct mvm_vm *vm, struct mvm_exit *exit)
+{
+	return -EAGAIN;
+}
+int mvm_vm_pause(struct mvm_vm *vm)
+{
+	return -ENOSYS;
+}
+int mvm_vm_resume(struct mvm_vm *vm)
+{
+	return -ENOSYS;
+}
+int mvm_vm_power_button(struct mvm_vm *vm)
+{
+	return -ENOSYS;
+}
+int mvm_vm_metrics(struct mvm_vm *vm, mvm_metric_fn fn, void *opaque)
+{
+	return -ENOSYS;
+}
+int mvm_vm_replace_disk(struct mvm_vm *vm, unsigned index, const char *path, char *err,
+			size_t errlen)
+{
+	return -ENOSYS;
+}

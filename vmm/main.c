@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "boot/layout.h"
+#include "vmm/api_main.h"
 #include "vmm/jail.h"
 #include "vmm/config.h"
 
@@ -60,6 +61,10 @@ static volatile sig_atomic_t stop_signal;
 
 /* --jail's argument (vmm/jail.h), applied once the VM's configuration is known. */
 static const char *jail_spec;
+
+/* --api-sock, --id, --config-file, --no-api (vmm/api_main.h). */
+static struct api_cli_opts api_opts;
+static bool no_api;
 
 static struct termios saved_termios;
 static bool termios_saved;
@@ -108,6 +113,12 @@ static void usage(FILE *out)
 		"                            set any vm.ini key, e.g. --set vm.mem=1G\n"
 		"                              (repeatable)\n"
 		"      --config FILE         read settings from an ini file (see vm.ini.example)\n"
+		"      --api-sock PATH       serve the HTTP API (Firecracker's names) on a\n"
+		"                              Unix socket; without --kernel, wait for\n"
+		"                              configuration and InstanceStart (README)\n"
+		"      --config-file FILE    Firecracker's JSON configuration; boots at once\n"
+		"      --id ID               the instance id GET / reports\n"
+		"      --no-api              with --config-file: no API socket\n"
 		"      --jail DIR[,uid=U][,gid=G][,cgroup=PATH][,cpus=N][,mem=SIZE][,pids=N]\n"
 		"             [,netns=PATH|new][,nofile=N][,fsize=SIZE]\n"
 		"                            run the VM confined: namespaces, DIR as its root\n"
@@ -415,6 +426,10 @@ enum long_only_option {
 	OPT_RNG,
 	OPT_JAIL,
 	OPT_SECCOMP,
+	OPT_API_SOCK,
+	OPT_ID,
+	OPT_CONFIG_FILE,
+	OPT_NO_API,
 };
 
 static const struct option long_options[] = {
@@ -438,6 +453,10 @@ static const struct option long_options[] = {
     {"rng", required_argument, NULL, OPT_RNG},
     {"jail", required_argument, NULL, OPT_JAIL},
     {"seccomp", required_argument, NULL, OPT_SECCOMP},
+    {"api-sock", required_argument, NULL, OPT_API_SOCK},
+    {"id", required_argument, NULL, OPT_ID},
+    {"config-file", required_argument, NULL, OPT_CONFIG_FILE},
+    {"no-api", no_argument, NULL, OPT_NO_API},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -524,6 +543,18 @@ static void parse_args(int argc, char **argv, struct mvm_config *cfg)
 			if (jail_spec)
 				fail_usage("--jail given twice");
 			jail_spec = optarg;
+			continue;
+		case OPT_API_SOCK:
+			api_opts.sock = optarg;
+			continue;
+		case OPT_ID:
+			api_opts.id = optarg;
+			continue;
+		case OPT_CONFIG_FILE:
+			api_opts.config_file = optarg;
+			continue;
+		case OPT_NO_API:
+			no_api = true;
 			continue;
 		case ':':
 			fail_usage("option '%s' needs an argument", bad);
@@ -632,6 +663,39 @@ static int report_exit(const struct mvm_config *cfg, const struct mvm_exit *ex)
 	return STATUS_ERROR;
 }
 
+static void set_running_vm(struct mvm_vm *vm)
+{
+	running_vm = vm;
+	/* A signal that came before the VM existed stops it now. */
+	if (vm && stop_signal)
+		mvm_vm_request_stop(vm);
+}
+
+/* Firecracker's way in: the API socket and/or its config file (vmm/api_main.c). */
+static int api_main(struct mvm_config *cfg)
+{
+	struct mvm_exit ex;
+	char err[1024];
+	int ret;
+
+	if (no_api && !api_opts.config_file)
+		fail_usage("--no-api needs --config-file (nothing would configure the VM)");
+	if (no_api)
+		api_opts.sock = NULL;
+	if (jail_spec)
+		fail_usage("--jail does not combine with --api-sock or --config-file yet");
+	api_opts.boot_now = cfg->kernel != NULL;
+	if (api_opts.boot_now && mvm_config_validate(cfg, err, sizeof(err)) < 0)
+		fail("%s", err);
+	api_opts.stop = &stop_signal;
+	api_opts.on_vm = set_running_vm;
+	install_signal_handlers();
+	ret = api_cli_run(cfg, &api_opts, &ex, err, sizeof(err));
+	if (ret < 0)
+		fail("%s", err[0] ? err : strerror(-ret));
+	return report_exit(cfg, &ex);
+}
+
 int main(int argc, char **argv)
 {
 	struct mvm_config cfg;
@@ -642,6 +706,11 @@ int main(int argc, char **argv)
 
 	config_init(&cfg);
 	parse_args(argc, argv, &cfg);
+	if (api_opts.sock || api_opts.config_file || no_api || api_opts.id) {
+		status = api_main(&cfg);
+		config_release(&cfg);
+		return status;
+	}
 	if (mvm_config_validate(&cfg, err, sizeof(err)) < 0)
 		fail("%s", err);
 

@@ -211,11 +211,38 @@ static const struct sc_rule loop_rules[] = {
     OPENAT_FAILS(SC_NEED_SLIRP),
 };
 
+/*
+ * The API thread (vmm/api_http.c): libmicrohttpd in external epoll mode on
+ * the Unix socket it was handed, and the router, which only calls the
+ * library (pause/resume wait on the VM's loop) and writes metrics lines to
+ * an fd opened for it by the main thread.  No socket(), bind() or connect():
+ * it can serve the socket it has and nothing else.
+ */
+static const struct sc_rule api_rules[] = {
+    ALLOW(poll, "the api thread's wait: MHD's epoll fd and the stop eventfd"),
+    ALLOW(epoll_wait, "MHD_run"),
+    ALLOW(epoll_pwait, "MHD_run"),
+    ALLOW(epoll_ctl, "MHD: connections in and out of its epoll set"),
+    ALLOW(accept4, "MHD: new clients (nonblocking, close-on-exec)"),
+    ALLOW(read, "stop eventfd"),
+    ALLOW(recvfrom, "MHD: requests"),
+    ALLOW(sendto, "MHD: replies"),
+    ALLOW(sendmsg, "MHD: replies, header and body in one call"),
+    ALLOW(shutdown, "MHD: closing a connection"),
+    ALLOW(close, "MHD: closing a connection"),
+    /* json-c seeds its hash tables (json_c_get_random_seed) on each new object table. */
+    ALLOW(getrandom, "json-c hash seed"),
+    OPENAT_FAILS(0),
+};
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *sc_role_name(enum sc_role role)
 {
-	return role == SC_ROLE_VCPU ? "vcpu" : role == SC_ROLE_LOOP ? "loop" : "?";
+	return role == SC_ROLE_VCPU   ? "vcpu"
+	       : role == SC_ROLE_LOOP ? "loop"
+	       : role == SC_ROLE_API  ? "api"
+				      : "?";
 }
 
 const struct sc_rule *sc_common_table(size_t *n)
@@ -229,6 +256,10 @@ const struct sc_rule *sc_table(enum sc_role role, size_t *n)
 	if (role == SC_ROLE_VCPU) {
 		*n = ARRAY_SIZE(vcpu_rules);
 		return vcpu_rules;
+	}
+	if (role == SC_ROLE_API) {
+		*n = ARRAY_SIZE(api_rules);
+		return api_rules;
 	}
 	*n = ARRAY_SIZE(loop_rules);
 	return loop_rules;

@@ -29,6 +29,7 @@
 enum sc_role {
 	SC_ROLE_VCPU = 0, /* KVM_RUN loop, exit handling, emulation completion */
 	SC_ROLE_LOOP,	  /* event loop, device backends, teardown after the run */
+	SC_ROLE_API,	  /* the HTTP API thread (vmm/api_http.c): MHD and the router */
 	SC_ROLE_COUNT,
 };
 
@@ -62,7 +63,7 @@ struct sc_filters {
 	struct sock_fprog prog[SC_ROLE_COUNT]; /* .filter NULL: mode off */
 };
 
-/* Role names as the SIGSYS line and the tests spell them: "vcpu", "loop". */
+/* Role names as the SIGSYS line and the tests spell them: "vcpu", "loop", "api". */
 const char *sc_role_name(enum sc_role role);
 
 /* The role's table: base rows for every role's threads, then the role's own. */
