@@ -18,6 +18,8 @@ int mvm_config_get(const struct mvm_config *cfg, const char *section, const char
 		n = snprintf(buf, buflen, "%lluM", (unsigned long long)(cfg->mem_bytes >> 20));
 	else if (strcmp(section, "boot") == 0 && strcmp(key, "cmdline") == 0)
 		n = snprintf(buf, buflen, "%s", cfg->cmdline ? cfg->cmdline : "");
+	else if (strcmp(section, "vsock") == 0 && strcmp(key, "uds") == 0)
+		n = snprintf(buf, buflen, "%s", cfg->vsock_uds ? cfg->vsock_uds : "");
 	else if (sscanf(section, "disk%u", &i) == 1 && i < MVM_MAX_DISKS && !strcmp(key, "path"))
 		n = snprintf(buf, buflen, "%s", cfg->disks[i].path ? cfg->disks[i].path : "");
 	else if (sscanf(section, "net%u", &i) == 1 && i < MVM_MAX_NICS && !strcmp(key, "backend"))
@@ -28,10 +30,6 @@ int mvm_config_get(const struct mvm_config *cfg, const char *section, const char
 	else
 		return -EINVAL;
 	return n < 0 || (size_t)n >= buflen ? -ENOSPC : 0;
-}
-int mvm_config_set_vsock(struct mvm_config *cfg, uint32_t guest_cid, const char *uds_path)
-{
-	return -ENOSYS;
 }
 const char *mvm_vm_state_name(enum mvm_vm_state state)
 {

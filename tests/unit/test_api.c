@@ -485,6 +485,14 @@ START_TEST(logger_and_vsock)
 	assert_fault("at least 3");
 	ck_assert_int_eq(req("PUT", "/vsock", "{\"guest_cid\":3}"), 400);
 	assert_fault("uds_path");
+	ck_assert_int_eq(req("PUT", "/vsock", "{\"vsock_id\":\"vsock0\",\"guest_cid\":3,"
+					     "\"uds_path\":\"/tmp/v.sock\"}"),
+			 204);
+	{
+		char buf[64];
+		ck_assert_int_eq(mvm_config_get(cfg, "vsock", "uds", buf, sizeof(buf)), 0);
+		ck_assert_str_eq(buf, "/tmp/v.sock");
+	}
 	ck_assert_int_eq(
 	    req("PUT", "/network-interfaces/eth0",
 		"{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\",\"guest_mac\":\"zz\"}"),
