@@ -18,11 +18,13 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 
 #include "devices/disk_image.h"
+#include "vmm/stats.h"
 
 #define BLK_HDR_BYTES sizeof(struct virtio_blk_outhdr) /* 16 */
 
@@ -117,6 +119,22 @@ struct virtio_blk {
 	uint8_t *status; /* the chain's status byte */
 	struct blk_req_result res;
 	struct blk_rw rw;
+	uint32_t req_type; /* the request's header type; UINT32_MAX: no valid header */
+
+	/*
+	 * mvm_vm_replace_disk with a read or write in flight: the new image
+	 * waits here until that request has finished on the old one.
+	 */
+	struct disk_image next_img;
+	bool has_next;
+
+	/* Counted under `lock`, read live by blk_metrics() (vmm/stats.h). */
+	struct {
+		uint64_t read_requests, read_bytes;
+		uint64_t write_requests, write_bytes;
+		uint64_t flush_requests;
+		uint64_t errors; /* requests completed with IOERR or UNSUPP */
+	} stats;
 };
 
 static bool negotiated(const struct virtio_blk *blk, unsigned bit)
@@ -399,6 +417,7 @@ static bool blk_start(struct virtio_blk *blk, uint64_t *spent)
 		return false;
 	}
 	blk->status = (uint8_t *)last->host + last->len - 1;
+	blk->req_type = UINT32_MAX;
 	dlen = c->writable_len - 1; /* writable bytes before the status */
 	res->status = VIRTIO_BLK_S_IOERR;
 	res->written = 1;
@@ -411,6 +430,7 @@ static bool blk_start(struct virtio_blk *blk, uint64_t *spent)
 	virtq_chain_read(c, 0, &hdr, sizeof(hdr));
 	type = le32toh(hdr.type);
 	sector = le64toh(hdr.sector);
+	blk->req_type = type;
 
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
@@ -439,11 +459,47 @@ static bool blk_start(struct virtio_blk *blk, uint64_t *spent)
 	return true;
 }
 
+static void blk_count(struct virtio_blk *blk)
+{
+	bool ok = blk->res.status == VIRTIO_BLK_S_OK;
+
+	switch (blk->req_type) {
+	case VIRTIO_BLK_T_IN:
+		STAT_ADD(blk->stats.read_requests, 1);
+		if (ok)
+			STAT_ADD(blk->stats.read_bytes, blk->rw.len);
+		break;
+	case VIRTIO_BLK_T_OUT:
+		STAT_ADD(blk->stats.write_requests, 1);
+		if (ok)
+			STAT_ADD(blk->stats.write_bytes, blk->rw.len);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		STAT_ADD(blk->stats.flush_requests, 1);
+		break;
+	default:
+		break;
+	}
+	if (!ok)
+		STAT_ADD(blk->stats.errors, 1);
+}
+
+/* The image a replace left waiting takes over (lock held, no request in flight). */
+static void blk_take_next_image(struct virtio_blk *blk)
+{
+	disk_image_close(&blk->img);
+	blk->img = blk->next_img;
+	blk->has_next = false;
+	memset(&blk->next_img, 0, sizeof(blk->next_img));
+	blk->next_img.fd = -1;
+	blk->config.capacity = htole64(blk->img.size / DISK_SECTOR_SIZE);
+}
+
 /*
  * One wake-up's worth of requests (lock held, device active): serves until
  * the ring is empty or the budget is spent.  Returns true if work is left.
  */
-static bool blk_serve(struct virtio_blk *blk, bool *notify, bool *needs_reset)
+static bool blk_serve(struct virtio_blk *blk, bool *notify, bool *needs_reset, bool *config_changed)
 {
 	struct virtq *vq = blk->vq;
 	const char *why = NULL;
@@ -453,6 +509,10 @@ static bool blk_serve(struct virtio_blk *blk, bool *notify, bool *needs_reset)
 	int ret;
 
 	for (;;) {
+		if (!blk->rw.active && blk->has_next) {
+			blk_take_next_image(blk);
+			*config_changed = true;
+		}
 		if (!blk->rw.active) {
 			if (nreq == BLK_BUDGET_REQUESTS || spent >= BLK_BUDGET_BYTES) {
 				more = true;
@@ -486,6 +546,7 @@ static bool blk_serve(struct virtio_blk *blk, bool *notify, bool *needs_reset)
 			break;
 		}
 		*blk->status = blk->res.status;
+		blk_count(blk);
 		virtq_push(vq, blk->chain.head, blk->res.written);
 		pushed = true;
 	}
@@ -516,7 +577,7 @@ static void blk_queue_notify(void *dev, unsigned q)
 	 * the work left is finished here, one budget (and interrupt) at a time.
 	 */
 	do {
-		bool notify = false, needs_reset = false;
+		bool notify = false, needs_reset = false, config_changed = false;
 
 		pthread_mutex_lock(&blk->lock);
 		t = blk->t;
@@ -524,9 +585,11 @@ static void blk_queue_notify(void *dev, unsigned q)
 			pthread_mutex_unlock(&blk->lock);
 			return;
 		}
-		more = blk_serve(blk, &notify, &needs_reset);
+		more = blk_serve(blk, &notify, &needs_reset, &config_changed);
 		pthread_mutex_unlock(&blk->lock);
 
+		if (config_changed)
+			virtio_config_changed(t);
 		if (needs_reset)
 			virtio_set_needs_reset(t);
 		if (notify)
@@ -538,8 +601,10 @@ static void blk_config_read(void *dev, uint32_t offset, void *data, uint32_t len
 {
 	struct virtio_blk *blk = dev;
 
-	/* The config never changes after create: no lock needed. */
+	/* Under the lock: a disk replacement changes the capacity (loop thread). */
+	pthread_mutex_lock(&blk->lock);
 	memcpy(data, (const uint8_t *)&blk->config + offset, len);
+	pthread_mutex_unlock(&blk->lock);
 }
 
 static void blk_config_write(void *dev, uint32_t offset, const void *data, uint32_t len)
@@ -581,7 +646,31 @@ static void blk_reset(void *dev)
 	blk->driver_features = 0;
 	blk->broken = false;
 	blk->rw.active = false; /* a request in progress is dropped with the ring */
+	if (blk->has_next)
+		blk_take_next_image(blk); /* nothing in flight now; the driver re-reads config */
 	pthread_mutex_unlock(&blk->lock);
+}
+
+static void blk_metrics(void *dev, const char *prefix, mvm_metric_fn fn, void *opaque)
+{
+	struct virtio_blk *blk = dev;
+	const struct {
+		const char *name;
+		const uint64_t *v;
+	} c[] = {
+	    {"read_requests", &blk->stats.read_requests},
+	    {"read_bytes", &blk->stats.read_bytes},
+	    {"write_requests", &blk->stats.write_requests},
+	    {"write_bytes", &blk->stats.write_bytes},
+	    {"flush_requests", &blk->stats.flush_requests},
+	    {"errors", &blk->stats.errors},
+	};
+	char name[64];
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		snprintf(name, sizeof(name), "%s.%s", prefix, c[i].name);
+		fn(opaque, name, STAT_READ(*c[i].v));
+	}
 }
 
 const struct virtio_device_ops virtio_blk_ops = {
@@ -595,6 +684,7 @@ const struct virtio_device_ops virtio_blk_ops = {
     .activate = blk_activate,
     .reset = blk_reset,
     .queue_notify = blk_queue_notify,
+    .metrics = blk_metrics,
 };
 
 static void build_config(struct virtio_blk *blk)
@@ -678,6 +768,8 @@ void virtio_blk_destroy(struct virtio_blk *blk)
 {
 	if (!blk)
 		return;
+	if (blk->has_next)
+		disk_image_close(&blk->next_img);
 	disk_image_close(&blk->img);
 	pthread_mutex_destroy(&blk->lock);
 	free(blk);
@@ -691,4 +783,32 @@ uint64_t virtio_blk_capacity_bytes(const struct virtio_blk *blk)
 const struct virtio_device_ops *virtio_blk_device_ops(const struct virtio_blk *blk)
 {
 	return &blk->ops;
+}
+
+int virtio_blk_replace_image(struct virtio_blk *blk, struct disk_image *img)
+{
+	struct disk_image old;
+	int ret = 0;
+
+	pthread_mutex_lock(&blk->lock);
+	if (blk->rw.active) {
+		/* In flight on the old image: the swap waits for its end (blk_serve). */
+		if (blk->has_next)
+			disk_image_close(&blk->next_img);
+		blk->next_img = *img;
+		blk->has_next = true;
+		memset(&old, 0, sizeof(old));
+		old.fd = -1;
+		ret = 1;
+	} else {
+		old = blk->img;
+		blk->img = *img;
+		blk->config.capacity = htole64(blk->img.size / DISK_SECTOR_SIZE);
+	}
+	pthread_mutex_unlock(&blk->lock);
+	/* Moved: the caller's struct keeps nothing to close. */
+	memset(img, 0, sizeof(*img));
+	img->fd = -1;
+	disk_image_close(&old); /* drops the old image's lock */
+	return ret;
 }

@@ -30,6 +30,16 @@ int virtio_blk_create(struct virtio_blk **out, const struct mvm_disk_config *dis
 		      struct ev_loop *loop, const struct logger *log, struct vmm_err *err);
 void virtio_blk_destroy(struct virtio_blk *blk);
 
+struct disk_image;
+/*
+ * mvm_vm_replace_disk, on the event-loop thread: takes over `img` (opened
+ * by the caller as the first image was; *img is left empty) and drops the
+ * old image.  0: swapped now, the caller raises the config-change
+ * interrupt; 1: a read or write is in flight on the old image, the swap and
+ * the interrupt follow when it completes.
+ */
+int virtio_blk_replace_image(struct virtio_blk *blk, struct disk_image *img);
+
 /* Image size in bytes, for logs and tests. */
 uint64_t virtio_blk_capacity_bytes(const struct virtio_blk *blk);
 

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <linux/virtio_ids.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -364,6 +365,21 @@ static void rng_reset(void *dev)
 	pthread_mutex_unlock(&rng->lock);
 }
 
+/* Under rng->lock (virtio_rng_get_stats): held for one bounded wake-up at most. */
+static void rng_metrics(void *dev, const char *prefix, mvm_metric_fn fn, void *opaque)
+{
+	struct virtio_rng_stats st;
+	char name[64];
+
+	virtio_rng_get_stats(dev, &st);
+	snprintf(name, sizeof(name), "%s.requests", prefix);
+	fn(opaque, name, st.requests);
+	snprintf(name, sizeof(name), "%s.bytes", prefix);
+	fn(opaque, name, st.bytes);
+	snprintf(name, sizeof(name), "%s.throttled", prefix);
+	fn(opaque, name, st.throttled);
+}
+
 const struct virtio_device_ops virtio_rng_ops = {
     .name = "virtio-rng",
     .device_id = VIRTIO_ID_RNG,
@@ -375,6 +391,7 @@ const struct virtio_device_ops virtio_rng_ops = {
     .activate = rng_activate,
     .reset = rng_reset,
     .queue_notify = rng_queue_notify,
+    .metrics = rng_metrics,
 };
 
 int virtio_rng_create(struct virtio_rng **out, uint64_t bytes_per_sec, struct ev_loop *loop,

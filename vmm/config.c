@@ -151,6 +151,7 @@ void config_init(struct mvm_config *cfg)
 	cfg->log_level = MVM_LOG_INFO;
 	cfg->rng = true;
 	cfg->seccomp = MVM_SECCOMP_ON;
+	cfg->console_out_fd = cfg->console_in_fd = -1;
 }
 
 void config_release(struct mvm_config *cfg)
@@ -942,4 +943,138 @@ const char *mvm_exit_reason_name(enum mvm_exit_reason reason)
 	if ((unsigned)reason >= sizeof(names) / sizeof(names[0]) || !names[reason])
 		return "unknown";
 	return names[reason];
+}
+
+/* ---- The C API's other ways in: getters and typed setters -------------------- */
+
+int mvm_config_get(const struct mvm_config *cfg, const char *section, const char *key, char *buf,
+		   size_t buflen)
+{
+	static const char *const level_names[] = {"error", "warn", "info", "debug"};
+	const struct setting *s;
+	const void *field;
+	char tmp[64] = "";
+	const char *text = tmp;
+	size_t len;
+
+	if (!cfg || !section || !key)
+		return -EINVAL;
+	s = find_setting(section, key, NULL, 0);
+	if (!s)
+		return -EINVAL;
+	field = (const char *)cfg + s->offset;
+	switch (s->type) {
+	case SET_CPUS:
+	case SET_SECONDS:
+		snprintf(tmp, sizeof(tmp), "%u", *(const uint32_t *)field);
+		break;
+	case SET_SIZE:
+	case SET_RATE:
+		format_size(tmp, sizeof(tmp), *(const uint64_t *)field);
+		break;
+	case SET_PATH:
+	case SET_CMDLINE:
+	case SET_DISK_PATH:
+	case SET_SERIAL:
+	case SET_MAC:
+	case SET_STRING:
+		text = *(char *const *)field ? *(char *const *)field : "";
+		break;
+	case SET_BOOL:
+		text = *(const bool *)field ? "true" : "false";
+		break;
+	case SET_LOG_LEVEL: {
+		unsigned level = (unsigned)*(const enum mvm_log_level *)field;
+		text = level < 4 ? level_names[level] : "";
+		break;
+	}
+	case SET_ENUM:
+	case SET_NET_BACKEND: {
+		int v = *(const int *)field;
+		for (int i = 0; s->names[i]; i++)
+			if (i == v)
+				text = s->names[i];
+		break;
+	}
+	}
+	len = strlen(text);
+	if (!buf || len >= buflen)
+		return -ENOSPC;
+	memcpy(buf, text, len + 1);
+	return 0;
+}
+
+int mvm_config_set_cpus(struct mvm_config *cfg, uint32_t cpus)
+{
+	char v[16];
+
+	snprintf(v, sizeof(v), "%u", cpus);
+	return mvm_config_set(cfg, "vm", "cpus", v, NULL, 0);
+}
+
+int mvm_config_set_mem(struct mvm_config *cfg, uint64_t bytes)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)bytes);
+	return mvm_config_set(cfg, "vm", "mem", v, NULL, 0);
+}
+
+int mvm_config_set_kernel(struct mvm_config *cfg, const char *path)
+{
+	return mvm_config_set(cfg, "boot", "kernel", path, NULL, 0);
+}
+
+int mvm_config_set_initrd(struct mvm_config *cfg, const char *path)
+{
+	return mvm_config_set(cfg, "boot", "initrd", path, NULL, 0);
+}
+
+int mvm_config_set_cmdline(struct mvm_config *cfg, const char *cmdline)
+{
+	return mvm_config_set(cfg, "boot", "cmdline", cmdline, NULL, 0);
+}
+
+int mvm_config_add_disk(struct mvm_config *cfg, const char *path, bool read_only)
+{
+	char section[16];
+	unsigned i;
+	int ret;
+
+	if (!cfg || !path || !path[0])
+		return -EINVAL;
+	i = cfg->ndisks;
+	if (i >= MVM_MAX_DISKS)
+		return -ENOSPC;
+	snprintf(section, sizeof(section), "disk%u", i);
+	ret = mvm_config_set(cfg, section, "ro", read_only ? "true" : "false", NULL, 0);
+	if (ret == 0)
+		ret = mvm_config_set(cfg, section, "path", path, NULL, 0);
+	return ret < 0 ? ret : (int)i;
+}
+
+void mvm_config_set_console_callback(struct mvm_config *cfg, mvm_console_fn fn, void *opaque)
+{
+	if (!cfg)
+		return;
+	cfg->console_fn = fn;
+	cfg->console_opaque = fn ? opaque : NULL;
+}
+
+int mvm_config_set_console_fds(struct mvm_config *cfg, int out_fd, int in_fd)
+{
+	if (!cfg || out_fd < -1 || in_fd < -1)
+		return -EINVAL;
+	cfg->console_fds_set = true;
+	cfg->console_out_fd = out_fd;
+	cfg->console_in_fd = in_fd;
+	return 0;
+}
+
+void mvm_config_set_exit_callback(struct mvm_config *cfg, mvm_exit_fn fn, void *opaque)
+{
+	if (!cfg)
+		return;
+	cfg->exit_fn = fn;
+	cfg->exit_opaque = fn ? opaque : NULL;
 }

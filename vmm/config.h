@@ -57,6 +57,15 @@ struct mvm_config {
 	uint32_t timeout_s;	      /* 0: no limit */
 	enum mvm_log_level log_level; /* default info */
 	enum mvm_seccomp seccomp;     /* default on */
+
+	/* Set through the C API only (no ini key): callbacks and fds. */
+	mvm_console_fn console_fn; /* guest output here instead of stdout; NULL: none */
+	void *console_opaque;
+	bool console_fds_set; /* console_out_fd/in_fd replace stdout/stdin */
+	int console_out_fd;   /* -1: no output */
+	int console_in_fd;    /* -1: no input */
+	mvm_exit_fn exit_fn;  /* NULL: none */
+	void *exit_opaque;
 };
 
 /* Sets the defaults listed above; strings are NULL.  For a struct the caller owns. */

@@ -30,6 +30,27 @@ int console_init(struct console *con, const struct logger *log, bool use_stdout,
 	return 0;
 }
 
+int console_redirect(struct console *con, mvm_console_fn fn, void *opaque, bool use_fds, int out_fd,
+		     int in_fd, struct vmm_err *err)
+{
+	if (fn) {
+		con->sink = fn;
+		con->sink_opaque = opaque;
+		con->out_fd = -1; /* instead of stdout */
+	}
+	if (!use_fds)
+		return 0;
+	/* Our own copies: the embedder may close its fds after mvm_vm_create(). */
+	con->out_fd = con->in_fd = -1;
+	con->owns_fds = true;
+	if (out_fd >= 0 && (con->out_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return vmm_errf(err, -errno, "console output fd %d: %s", out_fd, strerror(errno));
+	if (in_fd >= 0 && (con->in_fd = fcntl(in_fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return vmm_errf(err, -errno, "console input fd %d: %s", in_fd, strerror(errno));
+	con->in_is_tty = con->in_fd >= 0 && isatty(con->in_fd);
+	return 0;
+}
+
 static void write_all(int fd, const uint8_t *buf, size_t len)
 {
 	while (len) {
@@ -69,6 +90,8 @@ void console_output(void *opaque, const uint8_t *buf, size_t len)
 		memcpy(con->recent + con->recent_len, buf, len);
 		con->recent_len += len;
 	}
+	if (con->sink)
+		con->sink(con->sink_opaque, buf, len);
 	if (con->out_fd >= 0)
 		write_all(con->out_fd, buf, len);
 	if (con->log_fd >= 0)
@@ -257,4 +280,12 @@ void console_destroy(struct console *con)
 	if (con->log_fd >= 0)
 		close(con->log_fd);
 	con->kick_fd = con->log_fd = -1;
+	if (con->owns_fds) {
+		if (con->out_fd >= 0)
+			close(con->out_fd);
+		if (con->in_fd >= 0)
+			close(con->in_fd);
+		con->out_fd = con->in_fd = -1;
+		con->owns_fds = false;
+	}
 }

@@ -20,6 +20,7 @@
 
 #include "vmm/eventloop.h"
 #include "vmm/log.h"
+#include "vmm/minivmm.h"
 
 struct serial8250;
 
@@ -27,9 +28,12 @@ struct serial8250;
 
 struct console {
 	const struct logger *log;
-	int out_fd; /* -1: guest output not shown */
-	int log_fd; /* -1: no console log */
-	int in_fd;  /* -1: no input */
+	int out_fd;	     /* -1: guest output not shown */
+	int log_fd;	     /* -1: no console log */
+	int in_fd;	     /* -1: no input */
+	bool owns_fds;	     /* out_fd/in_fd are dup()s of the embedder's (console_redirect) */
+	mvm_console_fn sink; /* the embedder's callback: guest output, in order */
+	void *sink_opaque;
 	bool in_is_tty;
 	bool in_is_pollable; /* false for regular files and /dev/null: read on demand */
 	bool in_eof;
@@ -51,6 +55,13 @@ struct console {
 /* Opens the log file (truncating it); nothing is read or written yet. */
 int console_init(struct console *con, const struct logger *log, bool use_stdout,
 		 const char *log_path, bool use_stdin, struct vmm_err *err);
+/*
+ * The embedder's choices (mvm_config_set_console_callback/_fds): a callback
+ * instead of stdout, and/or its own fds instead of stdout/stdin (dup()ed
+ * here; -1: none).  After console_init().
+ */
+int console_redirect(struct console *con, mvm_console_fn fn, void *opaque, bool use_fds, int out_fd,
+		     int in_fd, struct vmm_err *err);
 /* Connects to the UART and the loop; input starts flowing. */
 int console_attach(struct console *con, struct serial8250 *uart, struct ev_loop *loop,
 		   void (*on_escape_quit)(void *), void *opaque);

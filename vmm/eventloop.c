@@ -17,13 +17,16 @@ struct ev_handler {
 	void *opaque;
 	bool owns_fd; /* timers: closed by ev_del / destroy */
 	bool live;
+	bool control;	 /* served while devices are paused (ev_set_control) */
+	uint32_t events; /* as last added/modified: re-registered on resume */
 };
 
 struct ev_loop {
 	int epfd;
 	int stopfd;
 	atomic_bool stop;
-	pthread_mutex_t lock; /* guards handlers[] */
+	pthread_mutex_t lock; /* guards handlers[] and devices_paused */
+	bool devices_paused;  /* device sources are out of the epoll set */
 	struct ev_handler *handlers;
 	size_t nhandlers, cap;
 };
@@ -110,7 +113,10 @@ static int ev_add_common(struct ev_loop *loop, int fd, uint32_t events, ev_cb cb
 		}
 		h = &loop->handlers[loop->nhandlers++];
 	}
-	*h = (struct ev_handler){fd, cb, opaque, owns_fd, true};
+	*h = (struct ev_handler){fd, cb, opaque, owns_fd, true, false, events};
+	/* A device source added while paused joins the epoll set on resume. */
+	if (loop->devices_paused)
+		goto out;
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		ret = -errno;
 		h->live = false;
@@ -128,7 +134,21 @@ int ev_add(struct ev_loop *loop, int fd, uint32_t events, ev_cb cb, void *opaque
 int ev_mod(struct ev_loop *loop, int fd, uint32_t events)
 {
 	struct epoll_event ev = {.events = events, .data.fd = fd};
-	return epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+	struct ev_handler *h;
+	int ret = 0;
+
+	pthread_mutex_lock(&loop->lock);
+	h = find_locked(loop, fd);
+	if (!h) {
+		ret = -ENOENT;
+	} else {
+		h->events = events;
+		if ((h->control || !loop->devices_paused) &&
+		    epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
+			ret = -errno;
+	}
+	pthread_mutex_unlock(&loop->lock);
+	return ret;
 }
 
 int ev_del(struct ev_loop *loop, int fd)
@@ -176,6 +196,9 @@ int ev_run(struct ev_loop *loop)
 			p = find_locked(loop, fd);
 			if (p)
 				h = *p;
+			/* Paused by an earlier callback of this batch: not served now. */
+			if (p && !p->control && loop->devices_paused)
+				p = NULL;
 			pthread_mutex_unlock(&loop->lock);
 			if (p)
 				h.cb(loop, fd, events[i].events, h.opaque);
@@ -214,4 +237,52 @@ int ev_add_timer_ms(struct ev_loop *loop, uint64_t ms, ev_cb cb, void *opaque)
 		return ret;
 	}
 	return fd;
+}
+
+int ev_set_control(struct ev_loop *loop, int fd)
+{
+	struct ev_handler *h;
+	int ret = 0;
+
+	pthread_mutex_lock(&loop->lock);
+	h = find_locked(loop, fd);
+	if (!h) {
+		ret = -ENOENT;
+	} else if (!h->control && loop->devices_paused) {
+		struct epoll_event ev = {.events = h->events, .data.fd = fd};
+		if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			ret = -errno;
+	}
+	if (ret == 0)
+		h->control = true;
+	pthread_mutex_unlock(&loop->lock);
+	return ret;
+}
+
+int ev_pause_devices(struct ev_loop *loop, bool paused)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&loop->lock);
+	if (loop->devices_paused == paused)
+		goto out;
+	for (size_t i = 0; i < loop->nhandlers; i++) {
+		struct ev_handler *h = &loop->handlers[i];
+		struct epoll_event ev = {.events = h->events, .data.fd = h->fd};
+
+		if (!h->live || h->control)
+			continue;
+		/*
+		 * DEL of a registered fd cannot fail; an ADD that fails
+		 * (ENOMEM) loses that source, so report it instead of hiding it.
+		 */
+		if (paused)
+			epoll_ctl(loop->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+		else if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, h->fd, &ev) < 0 && ret == 0)
+			ret = -errno;
+	}
+	loop->devices_paused = paused;
+out:
+	pthread_mutex_unlock(&loop->lock);
+	return ret;
 }

@@ -8,6 +8,7 @@
 #ifndef MINIVMM_EVENTLOOP_H
 #define MINIVMM_EVENTLOOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 
@@ -38,5 +39,26 @@ void ev_stop(struct ev_loop *loop);
 
 /* Creates a one-shot CLOCK_MONOTONIC timerfd firing after `ms` and adds it. */
 int ev_add_timer_ms(struct ev_loop *loop, uint64_t ms, ev_cb cb, void *opaque);
+
+/*
+ * Two classes of sources.  Everything added is a device source (virtqueue
+ * notifications, TAP/slirp, console input, device timers) unless marked a
+ * control source here (the stop eventfd, the control channel, --timeout, the
+ * API socket): control sources are served while devices are paused.  Any
+ * thread; -ENOENT if fd is not in the loop.
+ */
+int ev_set_control(struct ev_loop *loop, int fd);
+
+/*
+ * Pauses (true) or resumes (false) every device source: while paused their
+ * fds are out of the epoll set (a level-triggered fd left in it but not
+ * served would wake the loop forever), so nothing a device does on the
+ * guest's behalf runs; ev_add/ev_mod of device sources are recorded and
+ * take effect on resume.  Readiness that arrived meanwhile (an eventfd's
+ * count, a TAP's queue) is reported again when the fd goes back in.  Called
+ * from a control callback or before ev_run(); a device callback of the
+ * batch being dispatched is skipped once devices are paused.
+ */
+int ev_pause_devices(struct ev_loop *loop, bool paused);
 
 #endif

@@ -175,6 +175,9 @@ static const struct sc_rule loop_rules[] = {
     IOCTL(KVM_IOEVENTFD),
     IOCTL(KVM_IRQFD),
     IOCTL(KVM_GET_MSRS),
+    /* Pause/resume (vmm/vm.c): the guest's clock stopped and continued. */
+    IOCTL(KVM_GET_CLOCK),
+    IOCTL(KVM_SET_CLOCK),
     /* Kicking vCPUs out of KVM_RUN: pthread_kill = tgkill(getpid(), tid), own process only. */
     {SCMP_SYS(tgkill), SC_ARG_EQ_SELF, 0, 0, 0, 0, "tgkill own process"},
     /* The CLI puts its terminal back (tcsetattr TCSADRAIN) after the run. */

@@ -548,9 +548,57 @@ static bool handle_exit(struct vcpu *vcpu)
 	}
 }
 
+/* Single writer: a plain add published with a relaxed store, read live elsewhere. */
+static void stat_add(_Atomic uint64_t *counter, uint64_t n)
+{
+	atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+/*
+ * Pause: out of KVM_RUN (the pauser's kick got us here), counted as parked,
+ * until the pause is lifted or the run stops.  The kick left immediate_exit
+ * set; it is cleared before the next KVM_RUN, after the wait, when the
+ * pauser's kick is long done (it kicks before it waits for us to park).  A
+ * later stop sets `stopping` before its own kick, and the loop checks it
+ * first.
+ */
+static void vcpu_park(struct vcpu *vcpu)
+{
+	struct vm_pause *p = &vcpu->vm->pause;
+
+	pthread_mutex_lock(&p->lock);
+	p->parked++;
+	pthread_cond_broadcast(&p->cond);
+	while (atomic_load(&p->requested) && !atomic_load(&vcpu->vm->stopping))
+		pthread_cond_wait(&p->cond, &p->lock);
+	p->parked--;
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* A returned vCPU thread counts as parked for every later pause. */
+static void vcpu_exited(struct vcpu *vcpu)
+{
+	struct vm_pause *p = &vcpu->vm->pause;
+
+	pthread_mutex_lock(&p->lock);
+	p->exited++;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void vcpu_loop(struct vcpu *vcpu);
+
 static void *vcpu_thread(void *arg)
 {
-	struct vcpu *vcpu = arg;
+	vcpu_loop(arg);
+	vcpu_exited(arg);
+	return NULL;
+}
+
+static void vcpu_loop(struct vcpu *vcpu)
+{
 	struct vm *vm = vcpu->vm;
 	sigset_t set;
 	char name[16];
@@ -567,14 +615,20 @@ static void *vcpu_thread(void *arg)
 
 		if (sc_filters_apply(&vm->seccomp, SC_ROLE_VCPU, name, &e) < 0) {
 			vm_request_exit(vm, MVM_EXIT_HOST_ERROR, 0, e.msg);
-			return NULL;
+			return;
 		}
 	}
 	while (!atomic_load_explicit(&vm->stopping, memory_order_acquire)) {
-		uint64_t entered = clock_ns();
-		int r = ioctl(vcpu->fd, KVM_RUN, 0);
+		uint64_t entered;
+		int r;
 
-		vcpu->stats.run_ns += clock_ns() - entered;
+		if (atomic_load_explicit(&vm->pause.requested, memory_order_acquire)) {
+			vcpu_park(vcpu);
+			continue;
+		}
+		entered = clock_ns();
+		r = ioctl(vcpu->fd, KVM_RUN, 0);
+		stat_add(&vcpu->stats.run_ns, clock_ns() - entered);
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -585,15 +639,14 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		if (vcpu->run->exit_reason == KVM_EXIT_IO)
-			vcpu->stats.exits_io++;
+			stat_add(&vcpu->stats.exits_io, 1);
 		else if (vcpu->run->exit_reason == KVM_EXIT_MMIO)
-			vcpu->stats.exits_mmio++;
+			stat_add(&vcpu->stats.exits_mmio, 1);
 		else
-			vcpu->stats.exits_other++;
+			stat_add(&vcpu->stats.exits_other, 1);
 		if (!handle_exit(vcpu))
 			break;
 	}
-	return NULL;
 }
 
 static void kick_handler(int sig)

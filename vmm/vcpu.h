@@ -5,6 +5,7 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "vmm/emulate.h"
@@ -21,10 +22,14 @@ struct vcpu {
 	bool thread_started;
 	struct emul_stats emul_stats; /* emulation failures completed in userspace */
 	unsigned maxphyaddr;	      /* CPUID 0x80000008 EAX[7:0], for page walks; 0 = unknown */
-	/* Where this vCPU's time went; written by its thread only, read after the join. */
+	/*
+	 * Where this vCPU's time went: written by its thread only (relaxed
+	 * load + store, no locked add on the exit path), read live by
+	 * mvm_vm_metrics() from any thread with relaxed loads.
+	 */
 	struct vcpu_stats {
-		uint64_t run_ns; /* inside KVM_RUN */
-		uint64_t exits_io, exits_mmio, exits_other;
+		_Atomic uint64_t run_ns; /* inside KVM_RUN */
+		_Atomic uint64_t exits_io, exits_mmio, exits_other;
 	} stats;
 };
 

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/virtio_ids.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot/acpi.h"
@@ -26,6 +28,7 @@
 #include "devices/acpi_pm.h"
 #include "devices/cmos_rtc.h"
 #include "devices/debug_port.h"
+#include "devices/disk_image.h"
 #include "devices/i8042.h"
 #include "devices/pvpanic.h"
 #include "devices/serial8250.h"
@@ -214,17 +217,39 @@ static void vm_console_quit(void *opaque)
 	vm_request_exit(opaque, MVM_EXIT_STOPPED, 0, "console escape (Ctrl-A x)");
 }
 
-void vm_request_exit(struct vm *vm, enum mvm_exit_reason reason, int status, const char *msg)
+/* The embedder's exit callback, once, with the claimed exit. */
+static void vm_call_exit_fn(struct vm *vm)
+{
+	bool expected = false;
+
+	if (vm->exit_fn && atomic_compare_exchange_strong(&vm->exit_fn_called, &expected, true))
+		vm->exit_fn(vm->exit_opaque, &vm->exit);
+}
+
+static bool vm_claim_exit(struct vm *vm, enum mvm_exit_reason reason, int status, const char *msg)
 {
 	int expected = 0;
 
 	if (!atomic_compare_exchange_strong(&vm->exit_claimed, &expected, 1))
-		return;
+		return false;
 	vm->exit.reason = reason;
 	vm->exit.guest_status = status;
 	if (msg)
 		snprintf(vm->exit.message, sizeof(vm->exit.message), "%s", msg);
 	ev_stop(vm->loop);
+	return true;
+}
+
+void vm_request_exit(struct vm *vm, enum mvm_exit_reason reason, int status, const char *msg)
+{
+	if (vm_claim_exit(vm, reason, status, msg))
+		vm_call_exit_fn(vm);
+}
+
+void vm_request_stop(struct vm *vm)
+{
+	/* From a signal handler: no callback here; vm_loop() makes the call. */
+	vm_claim_exit(vm, MVM_EXIT_STOPPED, 0, NULL);
 }
 
 /* ---- Devices ------------------------------------------------------------------- */
@@ -324,6 +349,7 @@ static int add_virtio_device(struct vm *vm, const struct virtio_device_ops *ops,
 	    .gsi = VIRTIO_MMIO_GSI0 + vm->nvirtio,
 	    .irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
 	    .dev = dev,
+	    .ops = ops,
 	    .destroy_dev = destroy_dev,
 	};
 	vm->nvirtio++; /* from here on vm_destroy() cleans the slot up */
@@ -389,6 +415,10 @@ static int create_disks(struct vm *vm, const struct mvm_config *cfg, struct vmm_
 		ret = add_virtio_device(vm, virtio_blk_device_ops(blk), blk, destroy_blk, err);
 		if (ret < 0)
 			return ret;
+		vm->disk_slot[i] = vm->nvirtio - 1;
+		vm->disk_cfg[i] =
+		    (struct mvm_disk_config){.read_only = disk->read_only, .cache = disk->cache};
+		vm->ndisks = i + 1;
 		log_info(&vm->log, "vd%c: %s, %" PRIu64 " MiB%s at 0x%" PRIx64 " GSI %u", 'a' + i,
 			 disk->path, virtio_blk_capacity_bytes(blk) >> 20,
 			 disk->read_only ? ", read-only" : "", vm->virtio[vm->nvirtio - 1].base,
@@ -688,6 +718,8 @@ static int build_seccomp(struct vm *vm, const struct mvm_config *cfg, struct vmm
 	return sc_filters_build(&vm->seccomp, cfg->seccomp, needs, err);
 }
 
+static int vm_control_exec(void *opaque, struct ctl_request *req);
+
 int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err)
 {
 	struct vm *vm;
@@ -708,6 +740,20 @@ int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err
 	vm->kvm_fd = vm->vm_fd = -1;
 	atomic_init(&vm->exit_claimed, 0);
 	atomic_init(&vm->stopping, false);
+	atomic_init(&vm->exit_fn_called, false);
+	atomic_init(&vm->pause.requested, false);
+	vm->exit_fn = cfg->exit_fn;
+	vm->exit_opaque = cfg->exit_opaque;
+	pthread_mutex_init(&vm->pause.lock, NULL);
+	{
+		/* The pause's deadline is on CLOCK_MONOTONIC, immune to clock steps. */
+		pthread_condattr_t attr;
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_init(&vm->pause.cond, &attr);
+		pthread_condattr_destroy(&attr);
+	}
+	vm->control.efd = -1;
 	bus_init(&vm->pio, "pio", &vm->log);
 	bus_init(&vm->mmio, "mmio", &vm->log);
 	vm->irqchip = (struct irq_chip){kvm_irq_set_level, vm};
@@ -732,6 +778,10 @@ int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err
 		vmm_errf(err, ret, "cannot create the event loop: %s", strerror(-ret));
 		goto fail;
 	}
+	if ((ret = ctl_init(&vm->control, vm_control_exec, vm)) < 0) {
+		vmm_errf(err, ret, "cannot create the control channel: %s", strerror(-ret));
+		goto fail;
+	}
 	if ((ret = create_devices(vm, err)) < 0)
 		goto fail;
 	if ((ret = create_disks(vm, cfg, err)) < 0)
@@ -753,6 +803,10 @@ int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err
 	/* Last: the console log file is the first thing we write on the host. */
 	if ((ret = console_init(&vm->console, &vm->log, cfg->console_stdout, cfg->console_log,
 				cfg->console_stdin, err)) < 0)
+		goto fail;
+	if ((ret = console_redirect(&vm->console, cfg->console_fn, cfg->console_opaque,
+				    cfg->console_fds_set, cfg->console_out_fd, cfg->console_in_fd,
+				    err)) < 0)
 		goto fail;
 	if (vm->pvm_host)
 		log_info(&vm->log, "host KVM is PVM: guest kernel code runs in KVM's instruction "
@@ -838,46 +892,83 @@ static void explain_host_caused_failure(struct vm *vm)
 			  lstar);
 }
 
-int vm_run(struct vm *vm, struct mvm_exit *exit)
+/* Stops the vCPU threads, parked or running, and joins them. */
+static void vm_stop_vcpus(struct vm *vm)
 {
-	int ret;
-
-	ret = console_attach(&vm->console, vm->uart, vm->loop, vm_console_quit, vm);
-	if (ret < 0)
-		return ret;
-	if (vm->timeout_s) {
-		ret = ev_add_timer_ms(vm->loop, (uint64_t)vm->timeout_s * 1000, on_timeout, vm);
-		if (ret < 0)
-			return ret;
-	}
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		ret = vcpu_start(vm->vcpus[i]);
-		if (ret < 0) {
-			vm_request_exit(vm, MVM_EXIT_HOST_ERROR, 0, "cannot start vCPU thread");
-			break;
-		}
-	}
-	/*
-	 * Last, after the vCPU threads exist (each loads its own filter; they
-	 * must not inherit this one): from here to the process's exit this
-	 * thread runs the loop's filter, teardown included.
-	 */
-	if (ret == 0) {
-		struct vmm_err e = {{0}};
-
-		ret = sc_filters_apply(&vm->seccomp, SC_ROLE_LOOP, "loop", &e);
-		if (ret < 0)
-			vm_request_exit(vm, MVM_EXIT_HOST_ERROR, 0, e.msg);
-	}
-	ret = ev_run(vm->loop);
-	if (ret < 0)
-		vm_request_exit(vm, MVM_EXIT_HOST_ERROR, 0, "event loop failed");
-
 	atomic_store_explicit(&vm->stopping, true, memory_order_release);
+	/* Parked vCPUs wait on the pause condvar, not in KVM_RUN: wake them too. */
+	pthread_mutex_lock(&vm->pause.lock);
+	pthread_cond_broadcast(&vm->pause.cond);
+	pthread_mutex_unlock(&vm->pause.lock);
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_kick(vm->vcpus[i]);
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_join(vm->vcpus[i]);
+}
+
+int vm_start(struct vm *vm, struct vmm_err *err)
+{
+	int ret;
+
+	ret = ctl_start(&vm->control);
+	if (ret < 0)
+		return vmm_errf(err, ret, "the VM was started before");
+	ret = console_attach(&vm->console, vm->uart, vm->loop, vm_console_quit, vm);
+	/*
+	 * --timeout is a control source: a hard wall-clock limit that runs on
+	 * while the VM is paused (a paused VM still ends on time).
+	 */
+	if (ret == 0 && vm->timeout_s) {
+		ret = ev_add_timer_ms(vm->loop, (uint64_t)vm->timeout_s * 1000, on_timeout, vm);
+		if (ret >= 0)
+			ret = ev_set_control(vm->loop, ret);
+	}
+	if (ret == 0)
+		ret = ctl_attach(&vm->control, vm->loop);
+	if (ret < 0) {
+		vmm_errf(err, ret, "cannot start the VM's event sources: %s", strerror(-ret));
+		vm_request_exit(vm, MVM_EXIT_HOST_ERROR, 0, err->msg);
+		ctl_end(&vm->control);
+		return ret;
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		ret = vcpu_start(vm->vcpus[i]);
+		if (ret < 0) {
+			vmm_errf(err, ret, "cannot start vCPU thread %u: %s", i, strerror(-ret));
+			vm_request_exit(vm, MVM_EXIT_HOST_ERROR, 0, err->msg);
+			vm_stop_vcpus(vm);
+			ctl_end(&vm->control);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void vm_loop(struct vm *vm, struct mvm_exit *exit)
+{
+	struct vmm_err e = {{0}};
+	int ret;
+
+	ctl_set_loop_thread(&vm->control);
+	/*
+	 * Before the first callback, after the vCPU threads exist (each loads
+	 * its own filter; they must not inherit this one): from here to its
+	 * end this thread runs the loop's filter, teardown included.
+	 */
+	if (sc_filters_apply(&vm->seccomp, SC_ROLE_LOOP, "loop", &e) < 0)
+		vm_request_exit(vm, MVM_EXIT_HOST_ERROR, 0, e.msg);
+	ret = ev_run(vm->loop);
+	if (ret < 0)
+		vm_request_exit(vm, MVM_EXIT_HOST_ERROR, 0, "event loop failed");
+	vm_loop_abandon(vm, exit);
+}
+
+void vm_loop_abandon(struct vm *vm, struct mvm_exit *exit)
+{
+	/* Waiters are released first: nothing is served from here on. */
+	ctl_end(&vm->control);
+	vm_call_exit_fn(vm); /* a stop from a signal handler left the call to us */
+	vm_stop_vcpus(vm);
 	*exit = vm->exit;
 	log_timeline(vm, clock_ns());
 	explain_host_caused_failure(vm);
@@ -887,6 +978,228 @@ int vm_run(struct vm *vm, struct mvm_exit *exit)
 		  mvm_exit_reason_name(vm->exit.reason), (double)(clock_ns() - vm->start_ns) / 1e6,
 		  (uint64_t)atomic_load(&vm->pio.unhandled),
 		  (uint64_t)atomic_load(&vm->mmio.unhandled));
+}
+
+int vm_run(struct vm *vm, struct mvm_exit *exit)
+{
+	struct vmm_err e = {{0}};
+	int ret = vm_start(vm, &e);
+
+	if (ret < 0) {
+		log_error(&vm->log, "%s", e.msg);
+		return ret;
+	}
+	vm_loop(vm, exit);
+	return 0;
+}
+
+/* ---- Control: what the loop runs for other threads (vmm/control.h) ------------- */
+
+#define VM_PAUSE_TIMEOUT_MS 2000
+
+static struct timespec monotonic_after_ms(unsigned ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+static void vm_unpark(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause.lock);
+	atomic_store(&vm->pause.requested, false);
+	pthread_cond_broadcast(&vm->pause.cond);
+	pthread_mutex_unlock(&vm->pause.lock);
+}
+
+/*
+ * Every vCPU out of KVM_RUN and parked, then the guest's clock read and
+ * device sources out of the loop: from here the guest's memory and device
+ * state change no more (the next issue snapshots them).  Loop thread.
+ */
+static int vm_do_pause(struct vm *vm)
+{
+	struct timespec deadline = monotonic_after_ms(VM_PAUSE_TIMEOUT_MS);
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->pause.lock);
+	atomic_store(&vm->pause.requested, true);
+	pthread_mutex_unlock(&vm->pause.lock);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+	pthread_mutex_lock(&vm->pause.lock);
+	while (vm->pause.parked + vm->pause.exited < vm->ncpus && ret == 0)
+		ret = -pthread_cond_timedwait(&vm->pause.cond, &vm->pause.lock, &deadline);
+	if (vm->pause.parked + vm->pause.exited == vm->ncpus)
+		ret = 0;
+	pthread_mutex_unlock(&vm->pause.lock);
+	if (ret < 0) {
+		log_warn(&vm->log, "pause: the vCPUs did not stop within %u ms; still running",
+			 VM_PAUSE_TIMEOUT_MS);
+		vm_unpark(vm);
+		return ret;
+	}
+	memset(&vm->pause.clock, 0, sizeof(vm->pause.clock));
+	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &vm->pause.clock) < 0) {
+		ret = -errno;
+		log_warn(&vm->log, "pause: KVM_GET_CLOCK failed: %s; still running",
+			 strerror(errno));
+		vm_unpark(vm);
+		return ret;
+	}
+	ev_pause_devices(vm->loop, true);
+	log_info(&vm->log, "paused");
+	return 0;
+}
+
+static int vm_do_resume(struct vm *vm)
+{
+	/*
+	 * The clock continues from the paused value.  flags 0: with
+	 * KVM_CLOCK_REALTIME (which KVM_GET_CLOCK may have reported) KVM would
+	 * add the time spent paused, the jump this is meant to avoid.
+	 */
+	struct kvm_clock_data clock = {.clock = vm->pause.clock.clock};
+	int ret;
+
+	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0)
+		log_warn(&vm->log, "resume: KVM_SET_CLOCK failed: %s; the guest's clock jumps",
+			 strerror(errno));
+	ret = ev_pause_devices(vm->loop, false);
+	if (ret < 0)
+		log_warn(&vm->log, "resume: a device source could not rejoin the loop: %s",
+			 strerror(-ret));
+	vm_unpark(vm);
+	log_info(&vm->log, "resumed");
+	return 0;
+}
+
+static int vm_do_replace_disk(struct vm *vm, unsigned index, struct disk_image *img)
+{
+	struct virtio_slot *slot = &vm->virtio[vm->disk_slot[index]];
+	uint64_t size = img->size;
+	char path[256];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s", img->path ? img->path : "?");
+	ret = virtio_blk_replace_image(slot->dev, img);
+	if (ret < 0)
+		return ret;
+	/* Swapped now: tell the driver (config generation + interrupt, §2.5.1). */
+	if (ret == 0)
+		virtio_config_changed(slot->transport);
+	log_info(&vm->log, "vd%c: now %s, %" PRIu64 " MiB%s", 'a' + index, path, size >> 20,
+		 ret > 0 ? " (after the request in flight)" : "");
+	return 0;
+}
+
+static int vm_control_exec(void *opaque, struct ctl_request *req)
+{
+	struct vm *vm = opaque;
+
+	switch (req->cmd) {
+	case CTL_PAUSE:
+		return vm_do_pause(vm);
+	case CTL_RESUME:
+		return vm_do_resume(vm);
+	case CTL_POWER_BUTTON:
+		return vm_power_button(vm);
+	case CTL_REPLACE_DISK:
+		return vm_do_replace_disk(vm, req->index, req->arg);
+	default:
+		return -EINVAL;
+	}
+}
+
+int vm_replace_disk(struct vm *vm, unsigned index, const char *path, struct vmm_err *err)
+{
+	struct ctl_request req = {.cmd = CTL_REPLACE_DISK, .index = index};
+	const struct mvm_disk_config *dc;
+	struct disk_image *img;
+	int ret;
+
+	if (index >= vm->ndisks)
+		return vmm_errf(err, -EINVAL, "no disk %u (the VM has %u)", index, vm->ndisks);
+	if (!path || !path[0])
+		return vmm_errf(err, -EINVAL, "no image path for disk %u", index);
+	dc = &vm->disk_cfg[index];
+	img = calloc(1, sizeof(*img));
+	if (!img)
+		return vmm_errf(err, -ENOMEM, "out of memory");
+	/* Here, on the caller's thread: the loop's filter allows no open(). */
+	ret = disk_image_open(img, path, dc->read_only, dc->cache == MVM_DISK_CACHE_NONE, &vm->log,
+			      err);
+	if (ret < 0) {
+		free(img);
+		return ret;
+	}
+	req.arg = img;
+	ret = ctl_post(&vm->control, &req);
+	if (ret < 0)
+		vmm_errf(err, ret, "disk %u not replaced: %s", index,
+			 ret == -EINVAL ? "the VM is not running or paused" : strerror(-ret));
+	/* The device took what it needed (fd, path): whatever is left is ours to close. */
+	disk_image_close(img);
+	free(img);
+	return ret;
+}
+
+/* ---- Metrics ------------------------------------------------------------------ */
+
+int vm_metrics(struct vm *vm, mvm_metric_fn fn, void *opaque)
+{
+	unsigned nblk = 0, nnet = 0;
+	char name[48];
+
+	if (!fn)
+		return -EINVAL;
+	fn(opaque, "vm.uptime_ns", ctl_uptime_ns(&vm->control));
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu_stats *st = &vm->vcpus[i]->stats;
+		const struct {
+			const char *what;
+			_Atomic uint64_t *v;
+		} c[] = {{"run_ns", &st->run_ns},
+			 {"exits_io", &st->exits_io},
+			 {"exits_mmio", &st->exits_mmio},
+			 {"exits_other", &st->exits_other}};
+
+		for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+			snprintf(name, sizeof(name), "vcpu%u.%s", i, c[k].what);
+			fn(opaque, name, atomic_load_explicit(c[k].v, memory_order_relaxed));
+		}
+	}
+	for (unsigned i = 0; i < vm->nvirtio; i++) {
+		const struct virtio_slot *slot = &vm->virtio[i];
+
+		if (!slot->ops || !slot->ops->metrics)
+			continue;
+		switch (slot->ops->device_id) {
+		case VIRTIO_ID_BLOCK:
+			snprintf(name, sizeof(name), "blk%u", nblk++);
+			break;
+		case VIRTIO_ID_NET:
+			snprintf(name, sizeof(name), "net%u", nnet++);
+			break;
+		case VIRTIO_ID_RNG:
+			snprintf(name, sizeof(name), "rng");
+			break;
+		case VIRTIO_ID_VSOCK:
+			snprintf(name, sizeof(name), "vsock");
+			break;
+		default:
+			snprintf(name, sizeof(name), "virtio%u", i);
+			break;
+		}
+		slot->ops->metrics(slot->dev, name, fn, opaque);
+	}
 	return 0;
 }
 
@@ -905,6 +1218,7 @@ void vm_destroy(struct vm *vm)
 		free(vm->vcpus);
 	}
 	console_destroy(&vm->console);
+	ctl_destroy(&vm->control);
 	destroy_devices(vm);
 	if (vm->loop)
 		ev_loop_destroy(vm->loop);
@@ -919,6 +1233,8 @@ void vm_destroy(struct vm *vm)
 	unmap_input_file(&vm->initrd);
 	free(vm->initrd_unpacked);
 	sc_filters_free(&vm->seccomp);
+	pthread_cond_destroy(&vm->pause.cond);
+	pthread_mutex_destroy(&vm->pause.lock);
 	free(vm);
 }
 

@@ -7,6 +7,7 @@
 #ifndef MINIVMM_VM_H
 #define MINIVMM_VM_H
 
+#include <linux/kvm.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -16,6 +17,7 @@
 #include "boot/layout.h"
 #include "vmm/bus.h"
 #include "vmm/console.h"
+#include "vmm/control.h"
 #include "vmm/eventloop.h"
 #include "vmm/irq.h"
 #include "vmm/log.h"
@@ -44,6 +46,7 @@ struct virtio_slot {
 	uint32_t gsi;
 	int irqfd; /* KVM_IRQFD on gsi: an eventfd write is an edge */
 	void *dev;
+	const struct virtio_device_ops *ops; /* metrics, the disk index (vm_metrics) */
 	void (*destroy_dev)(void *dev);
 	struct virtio_transport *transport;
 };
@@ -104,14 +107,66 @@ struct vm {
 	struct vcpu **vcpus;
 	atomic_bool stopping; /* vCPU threads leave KVM_RUN and return */
 
+	/* Life cycle and commands from other threads (vmm/control.h). */
+	struct control control;
+	/*
+	 * Pause: the loop sets `requested` and kicks every vCPU; each parks on
+	 * `cond` outside KVM_RUN until it is cleared or the run stops.
+	 */
+	struct vm_pause {
+		pthread_mutex_t lock;
+		pthread_cond_t cond; /* vCPUs: resume/stop; the loop: one more parked */
+		atomic_bool requested;
+		unsigned parked;	     /* vCPU threads waiting on cond */
+		unsigned exited;	     /* vCPU threads that returned (count as parked) */
+		struct kvm_clock_data clock; /* KVM_GET_CLOCK at the pause */
+	} pause;
+	/* Disks as configured (read_only, cache; path unused): replace_disk opens alike. */
+	struct mvm_disk_config disk_cfg[MVM_MAX_DISKS];
+	unsigned disk_slot[MVM_MAX_DISKS]; /* virtio[] index of disk i */
+	unsigned ndisks;
+
 	/* The first request to end the run wins; see vm_request_exit(). */
 	atomic_int exit_claimed;
 	struct mvm_exit exit;
+	mvm_exit_fn exit_fn; /* called once with the claimed exit */
+	void *exit_opaque;
+	atomic_bool exit_fn_called;
 };
 
 int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err);
+/* vm_start() then vm_loop() on the calling thread (mvm_vm_run). */
 int vm_run(struct vm *vm, struct mvm_exit *exit);
+/*
+ * RUNNING: attaches the console, timers and control channel to the loop and
+ * starts the vCPU threads; on failure everything it started is stopped and
+ * joined, the state is ENDED.  -EALREADY when started before.
+ */
+int vm_start(struct vm *vm, struct vmm_err *err);
+/*
+ * The event-loop thread's body: loads the loop's seccomp filter, runs the
+ * loop until the run ends, stops and joins the vCPUs, fills *exit.
+ */
+void vm_loop(struct vm *vm, struct mvm_exit *exit);
+/* vm_loop()'s ending alone, for a started VM whose loop thread could not be created. */
+void vm_loop_abandon(struct vm *vm, struct mvm_exit *exit);
 void vm_destroy(struct vm *vm);
+
+/*
+ * Ends the run as MVM_EXIT_STOPPED.  Async-signal-safe: the exit callback
+ * is left to the loop thread.
+ */
+void vm_request_stop(struct vm *vm);
+
+/* Every counter of the VM (mvm_vm_metrics); any thread. */
+int vm_metrics(struct vm *vm, mvm_metric_fn fn, void *opaque);
+
+/*
+ * Opens `path` for disk `index` exactly as the configured disk was opened
+ * (read-only flag and cache mode kept), then has the loop swap it in
+ * (mvm_vm_replace_disk).  Any thread but the loop's.
+ */
+int vm_replace_disk(struct vm *vm, unsigned index, const char *path, struct vmm_err *err);
 
 /*
  * Ends the run with `reason` unless something else ended it first.  Safe from

@@ -994,6 +994,159 @@ START_TEST(timer_wins_against_a_refilling_guest)
 }
 END_TEST
 
+/* ---- Metrics and disk replacement (mvm_vm_metrics, mvm_vm_replace_disk) ---- */
+
+struct metric_table {
+	char name[16][48];
+	uint64_t value[16];
+	unsigned n;
+};
+
+static void collect_metric(void *opaque, const char *name, uint64_t value)
+{
+	struct metric_table *t = opaque;
+
+	ck_assert_uint_lt(t->n, 16);
+	snprintf(t->name[t->n], sizeof(t->name[0]), "%s", name);
+	t->value[t->n++] = value;
+}
+
+static uint64_t blk_metric(const char *name)
+{
+	struct metric_table t = {.n = 0};
+
+	virtio_blk_device_ops(blk)->metrics(blk, "blk0", collect_metric, &t);
+	for (unsigned i = 0; i < t.n; i++)
+		if (strcmp(t.name[i], name) == 0)
+			return t.value[i];
+	ck_abort_msg("no metric %s", name);
+	return 0;
+}
+
+START_TEST(metrics_count_requests_bytes_and_errors)
+{
+	struct vtd_buf data;
+
+	start_device(false, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
+	ck_assert_uint_eq(blk_metric("blk0.read_requests"), 0);
+	data = vtd_alloc(&drv, 1024, true);
+	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, 0, data, 1025), VIRTIO_BLK_S_OK);
+	data = vtd_alloc(&drv, 512, false);
+	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_OUT, 4, data, 1), VIRTIO_BLK_S_OK);
+	{
+		struct vtd_buf bufs[2] = {header(VIRTIO_BLK_T_FLUSH, 0), status_buf()};
+		vtd_add_chain(&drv, REQUEST_Q, bufs, 2);
+		vtd_notify(&drv, REQUEST_Q);
+		ck_assert_uint_eq(vtd_take_used(&drv, REQUEST_Q, NULL), 1);
+	}
+	/* Past the end: IOERR, counted as a request and an error, no bytes. */
+	data = vtd_alloc(&drv, 512, true);
+	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, DISK_BYTES / 512, data, 1),
+			  VIRTIO_BLK_S_IOERR);
+	ck_assert_uint_eq(blk_metric("blk0.read_requests"), 2);
+	ck_assert_uint_eq(blk_metric("blk0.read_bytes"), 1024);
+	ck_assert_uint_eq(blk_metric("blk0.write_requests"), 1);
+	ck_assert_uint_eq(blk_metric("blk0.write_bytes"), 512);
+	ck_assert_uint_eq(blk_metric("blk0.flush_requests"), 1);
+	ck_assert_uint_eq(blk_metric("blk0.errors"), 1);
+}
+END_TEST
+
+/* A second image of `bytes` filled with `fill`; its path in out (64 bytes). */
+static void make_other_image(char *out, uint32_t bytes, uint8_t fill)
+{
+	uint8_t *buf = malloc(bytes);
+	int fd;
+
+	strcpy(out, "/tmp/mvm-vblk2-XXXXXX");
+	fd = mkstemp(out);
+	ck_assert_int_ge(fd, 0);
+	memset(buf, fill, bytes);
+	ck_assert_int_eq(pwrite(fd, buf, bytes, 0), (ssize_t)bytes);
+	close(fd);
+	free(buf);
+}
+
+static void open_image(struct disk_image *img, const char *p)
+{
+	struct vmm_err err = {{0}};
+
+	ck_assert_msg(disk_image_open(img, p, false, false, drv.log, &err) == 0, "%s", err.msg);
+}
+
+START_TEST(replace_image_changes_capacity_and_data)
+{
+	char other[64];
+	struct disk_image img, probe;
+	struct vtd_buf data;
+	uint8_t want[512];
+	uint32_t gen;
+
+	start_device(false, NULL, MVM_DISK_CACHE_WRITEBACK, 0);
+	make_other_image(other, 2u << 20, 0x5a);
+	open_image(&img, other);
+	gen = vtd_read32(&drv, VIRTIO_MMIO_CONFIG_GENERATION);
+
+	ck_assert_int_eq(virtio_blk_replace_image(blk, &img), 0);
+	ck_assert_int_eq(img.fd, -1); /* moved into the device */
+	virtio_config_changed(drv.t); /* what vm.c does when the swap was immediate */
+	ck_assert_uint_eq(cfg_r32(0), (2u << 20) / 512);
+	ck_assert_uint_eq(virtio_blk_capacity_bytes(blk), 2u << 20);
+	ck_assert_uint_ne(vtd_read32(&drv, VIRTIO_MMIO_CONFIG_GENERATION), gen);
+	ck_assert(vtd_read32(&drv, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+
+	/* Reads come from the new image, past the old one's end too. */
+	data = vtd_alloc(&drv, 512, true);
+	ck_assert_uint_eq(simple_request(VIRTIO_BLK_T_IN, (1u << 20) / 512 + 3, data, 513),
+			  VIRTIO_BLK_S_OK);
+	memset(want, 0x5a, sizeof(want));
+	ck_assert_mem_eq(vtd_host(&drv, data), want, sizeof(want));
+	/* The old image's lock went with it: another writer may take it now. */
+	open_image(&probe, path);
+	disk_image_close(&probe);
+	unlink(other);
+}
+END_TEST
+
+START_TEST(replace_image_waits_for_the_request_in_flight)
+{
+	struct vtd_buf hdr, data, st;
+	uint8_t marker[512];
+	struct disk_image img;
+	char other[64];
+
+	start_device_loop(MVM_DISK_CACHE_WRITEBACK, 16u << 20, 32);
+	memset(marker, 0xa7, sizeof(marker));
+	{
+		int fd = open(path, O_WRONLY);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(pwrite(fd, marker, sizeof(marker), 9 << 20), sizeof(marker));
+		close(fd);
+	}
+	hdr = header(VIRTIO_BLK_T_IN, 0);
+	data = vtd_alloc(&drv, 1u << 20, true);
+	st = status_buf();
+	add_read(hdr, data, 10, st);
+	vtd_notify(&drv, REQUEST_Q); /* 4 of 10 MiB moved: in flight */
+	ck_assert_uint_eq(vtd_used_pending(&drv, REQUEST_Q), 0);
+
+	make_other_image(other, 2u << 20, 0x11);
+	open_image(&img, other);
+	ck_assert_int_eq(virtio_blk_replace_image(blk, &img), 1);
+	ck_assert_uint_eq(cfg_r32(0), (16u << 20) / 512); /* not yet */
+	ck_assert(!(vtd_read32(&drv, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG));
+
+	/* The read finishes on the old image, then the new one takes over. */
+	vtd_serve_rearmed(&drv, REQUEST_Q);
+	ck_assert_uint_eq(vtd_take_used(&drv, REQUEST_Q, NULL), (10u << 20) + 1);
+	ck_assert_uint_eq(*vtd_host(&drv, st), VIRTIO_BLK_S_OK);
+	ck_assert_mem_eq(vtd_host(&drv, data), marker, sizeof(marker));
+	ck_assert_uint_eq(cfg_r32(0), (2u << 20) / 512);
+	ck_assert(vtd_read32(&drv, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	unlink(other);
+}
+END_TEST
+
 Suite *virtio_blk_suite(void)
 {
 	Suite *s = suite_create("virtio_blk");
@@ -1021,6 +1174,8 @@ Suite *virtio_blk_suite(void)
 	tcase_add_test(tc, discard_unsupp_when_not_negotiated);
 	tcase_add_test(tc, busy_image_fails_create);
 	tcase_add_test(tc, host_errors_are_rate_limited);
+	tcase_add_test(tc, metrics_count_requests_bytes_and_errors);
+	tcase_add_test(tc, replace_image_changes_capacity_and_data);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("budget");
@@ -1034,6 +1189,7 @@ Suite *virtio_blk_suite(void)
 	tcase_add_test(tc, more_segments_than_seg_max_is_ioerr_without_io);
 	tcase_add_test(tc, stop_wins_against_a_refilling_guest);
 	tcase_add_test(tc, timer_wins_against_a_refilling_guest);
+	tcase_add_test(tc, replace_image_waits_for_the_request_in_flight);
 	suite_add_tcase(s, tc);
 	return s;
 }
