@@ -372,7 +372,7 @@ START_TEST(state_rules)
 	/* Once ended, runtime requests are refused and GET still answers. */
 	fk.state = MVM_STATE_ENDED;
 	ck_assert_int_eq(req("PATCH", "/vm", "{\"state\":\"Paused\"}"), 400);
-	assert_fault("Ended");
+	assert_fault(mvm_vm_state_name(MVM_STATE_ENDED));
 	ck_assert_int_eq(req("PUT", "/actions", "{\"action_type\":\"InstanceHalt\"}"), 400);
 	ck_assert_int_eq(req("GET", "/metrics", NULL), 200);
 }
