@@ -230,7 +230,7 @@ static int make_socket(const char *path, char *err, size_t errlen)
 	 * is no moment when another user could connect through a wider mode
 	 * (and no process-wide umask change that would race other threads).
 	 */
-	if (chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+	if (chmod(path, 0600) < 0 || listen(fd, API_HTTP_MAX_CONNS) < 0) {
 		ret = -errno;
 		unlink(path);
 		close(fd);
