@@ -485,8 +485,9 @@ START_TEST(logger_and_vsock)
 	assert_fault("at least 3");
 	ck_assert_int_eq(req("PUT", "/vsock", "{\"guest_cid\":3}"), 400);
 	assert_fault("uds_path");
-	ck_assert_int_eq(req("PUT", "/vsock", "{\"vsock_id\":\"vsock0\",\"guest_cid\":3,"
-					     "\"uds_path\":\"/tmp/v.sock\"}"),
+	ck_assert_int_eq(req("PUT", "/vsock",
+			     "{\"vsock_id\":\"vsock0\",\"guest_cid\":3,"
+			     "\"uds_path\":\"/tmp/v.sock\"}"),
 			 204);
 	{
 		char buf[64];
