@@ -52,6 +52,7 @@ enum setting_type {
 	SET_MAC,	 /* "xx:xx:xx:xx:xx:xx", unicast */
 	SET_STRING,	 /* free text, empty = unset */
 	SET_RATE,	 /* bytes per second with an optional K/M/G suffix; 0 = unlimited */
+	SET_VSOCK_CID,	 /* 0 (none) or 3..0xfffffffe: 0-2 are reserved, -1 is VMADDR_CID_ANY */
 };
 
 struct setting {
@@ -117,6 +118,8 @@ static const struct setting settings[] = {
 #undef NET_SETTINGS
     {"rng", "enabled", SET_BOOL, FIELD(rng), NULL},
     {"rng", "rate", SET_RATE, FIELD(rng_rate), NULL},
+    {"vsock", "cid", SET_VSOCK_CID, FIELD(vsock_cid), NULL},
+    {"vsock", "uds", SET_PATH, FIELD(vsock_uds), NULL},
 };
 _Static_assert(MVM_MAX_NICS == 4, "one NET_SETTINGS line per NIC");
 _Static_assert(MVM_MAX_DISKS == 8, "one DISK_SETTINGS line per disk");
@@ -456,6 +459,15 @@ static int apply_setting(struct mvm_config *cfg, const struct setting *s, const 
 			return -EINVAL;
 		}
 		*(uint64_t *)field = n;
+		return 0;
+	case SET_VSOCK_CID:
+		ret = parse_uint(value, UINT32_MAX, &n);
+		if (ret < 0 || (n != 0 && (n < 3 || n == UINT32_MAX))) {
+			snprintf(why, whylen,
+				 "not a guest CID (use 3..4294967294; 0 = no vsock device)");
+			return -EINVAL;
+		}
+		*(uint32_t *)field = (uint32_t)n;
 		return 0;
 	case SET_NET_BACKEND:
 	case SET_ENUM: {
@@ -874,6 +886,23 @@ int mvm_config_validate(const struct mvm_config *cfg, char *err, size_t errlen)
 			return -EINVAL;
 		}
 	}
+	if (cfg->vsock_cid && (!cfg->vsock_uds || !cfg->vsock_uds[0])) {
+		errorf(err, errlen, "[vsock] cid = %u needs uds = PATH", cfg->vsock_cid);
+		return -EINVAL;
+	}
+	if (!cfg->vsock_cid && cfg->vsock_uds) {
+		errorf(err, errlen, "[vsock] uds = \"%s\" needs cid = N (3 or more)",
+		       cfg->vsock_uds);
+		return -EINVAL;
+	}
+	/* sun_path holds 107 bytes; guest connects go to PATH_4294967295. */
+	if (cfg->vsock_uds && strlen(cfg->vsock_uds) + 11 > 107) {
+		errorf(err, errlen,
+		       "[vsock] uds = \"%s\": too long for a Unix socket (at most 96 bytes, "
+		       "so that PATH_PORT fits)",
+		       cfg->vsock_uds);
+		return -EINVAL;
+	}
 	if (cfg->ndisks > MVM_MAX_DISKS) {
 		errorf(err, errlen, "too many disks (at most %d)", MVM_MAX_DISKS);
 		return -EINVAL;
@@ -886,6 +915,20 @@ int mvm_config_validate(const struct mvm_config *cfg, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int mvm_config_set_vsock(struct mvm_config *cfg, uint32_t guest_cid, const char *uds_path)
+{
+	char cid[16];
+	int ret;
+
+	if (!cfg || !uds_path || guest_cid < 3)
+		return -EINVAL;
+	snprintf(cid, sizeof(cid), "%u", guest_cid);
+	ret = mvm_config_set(cfg, "vsock", "cid", cid, NULL, 0);
+	if (ret == 0)
+		ret = mvm_config_set(cfg, "vsock", "uds", uds_path, NULL, 0);
+	return ret;
 }
 
 const char *mvm_exit_reason_name(enum mvm_exit_reason reason)

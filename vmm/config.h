@@ -46,6 +46,9 @@ struct mvm_config {
 	/* [rng] */
 	bool rng;	   /* virtio-rng (default true) */
 	uint64_t rng_rate; /* bytes per second the guest may take; 0 = unlimited */
+	/* [vsock] (or --vsock): no device while vsock_cid is 0 */
+	uint32_t vsock_cid; /* the guest's CID, 3..0xfffffffe */
+	char *vsock_uds;    /* the host's listening Unix socket; PATH_<port> for guest connects */
 	/* [console] */
 	char *console_log;   /* optional file receiving all guest serial output */
 	bool console_stdout; /* copy guest serial output to stdout (default true) */

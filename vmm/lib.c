@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/virtio_vsock.h"
+#include "devices/vsock_muxer.h"
 #include "vmm/config.h"
 #include "vmm/vm.h"
 
@@ -246,4 +248,18 @@ void mvm_vm_destroy(struct mvm_vm *h)
 	vm_destroy(h->vm);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
+}
+
+/* How long the guest has to accept a host connection (Firecracker's LocalInit timeout is 2 s). */
+#define VSOCK_CONNECT_TIMEOUT_MS 5000u
+
+int mvm_vm_vsock_connect(struct mvm_vm *h, uint32_t port, char *err, size_t errlen)
+{
+	if (!h || !h->vm || !h->vm->vsock) {
+		if (err && errlen)
+			snprintf(err, errlen, "the VM has no vsock device");
+		return -ENODEV;
+	}
+	return vsock_uds_connect(virtio_vsock_uds_path(h->vm->vsock), port,
+				 VSOCK_CONNECT_TIMEOUT_MS, err, errlen);
 }

@@ -93,6 +93,8 @@ static void usage(FILE *out)
 		"                            a virtio-net NIC; repeatable: eth0, ...      [netN]\n"
 		"      --rng on|off[,rate=BYTES_PER_SEC]\n"
 		"                            virtio-rng (default on, unlimited)          [rng]\n"
+		"      --vsock cid=N,uds=PATH\n"
+		"                            virtio-vsock, host side on a Unix socket  [vsock]\n"
 		"      --console-log FILE    copy guest output to FILE           [console] log\n"
 		"                              (created or truncated)\n"
 		"      --no-console-stdout   do not copy guest output to stdout  [console] stdout\n"
@@ -395,6 +397,24 @@ static void apply_rng(struct mvm_config *cfg, const char *spec)
 	free(copy);
 }
 
+/* --vsock cid=N,uds=PATH. */
+static void apply_vsock(struct mvm_config *cfg, const char *spec)
+{
+	char *copy = strdup(spec), *opt, *save = NULL;
+
+	if (!copy)
+		fail("out of memory");
+	for (opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		if (strncmp(opt, "cid=", 4) == 0)
+			set_or_fail(cfg, "--vsock", spec, "vsock", "cid", opt + 4);
+		else if (strncmp(opt, "uds=", 4) == 0)
+			set_or_fail(cfg, "--vsock", spec, "vsock", "uds", opt + 4);
+		else
+			fail_usage("--vsock %s: expected cid=N,uds=PATH", spec);
+	}
+	free(copy);
+}
+
 enum long_only_option {
 	OPT_KERNEL = 256,
 	OPT_INITRD,
@@ -413,6 +433,7 @@ enum long_only_option {
 	OPT_DISK,
 	OPT_NET,
 	OPT_RNG,
+	OPT_VSOCK,
 	OPT_JAIL,
 	OPT_SECCOMP,
 };
@@ -436,6 +457,7 @@ static const struct option long_options[] = {
     {"disk", required_argument, NULL, OPT_DISK},
     {"net", required_argument, NULL, OPT_NET},
     {"rng", required_argument, NULL, OPT_RNG},
+    {"vsock", required_argument, NULL, OPT_VSOCK},
     {"jail", required_argument, NULL, OPT_JAIL},
     {"seccomp", required_argument, NULL, OPT_SECCOMP},
     {"help", no_argument, NULL, 'h'},
@@ -520,6 +542,9 @@ static void parse_args(int argc, char **argv, struct mvm_config *cfg)
 		case OPT_RNG:
 			pending[npending++] = (struct pending){.flag = "--rng", .value = optarg};
 			continue;
+		case OPT_VSOCK:
+			pending[npending++] = (struct pending){.flag = "--vsock", .value = optarg};
+			continue;
 		case OPT_JAIL:
 			if (jail_spec)
 				fail_usage("--jail given twice");
@@ -563,6 +588,8 @@ static void parse_args(int argc, char **argv, struct mvm_config *cfg)
 			apply_net(cfg, pending[i].value);
 		else if (pending[i].flag && strcmp(pending[i].flag, "--rng") == 0)
 			apply_rng(cfg, pending[i].value);
+		else if (pending[i].flag && strcmp(pending[i].flag, "--vsock") == 0)
+			apply_vsock(cfg, pending[i].value);
 		else if (pending[i].flag)
 			apply_flag(cfg, &pending[i]);
 		else

@@ -212,6 +212,21 @@ static const struct sc_rule loop_rules[] = {
     {SCMP_SYS(newfstatat), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "newfstatat"},
     {SCMP_SYS(fstat), SC_ANY, 0, 0, SC_NEED_SLIRP, 0, "fstat"},
     OPENAT_FAILS(SC_NEED_SLIRP),
+    /*
+     * virtio-vsock (devices/vsock_muxer.c): host programs connect to the
+     * device's Unix socket (accept4), guest connects become nonblocking
+     * connects to PATH_<port> (socket AF_UNIX only), data moves with
+     * read/readv (above) and send/sendmsg, SHUTDOWN becomes shutdown(2),
+     * and the listening socket's file is removed at teardown (unlink).
+     * With --net user too, libslirp's identical rows above already apply.
+     */
+    ALLOW_IF(socket, 0, AF_UNIX, SC_NEED_VSOCK, "socket AF_UNIX (vsock)"),
+    {SCMP_SYS(connect), SC_ANY, 0, 0, SC_NEED_VSOCK, SC_NEED_SLIRP, "connect (vsock)"},
+    {SCMP_SYS(accept4), SC_ANY, 0, 0, SC_NEED_VSOCK, SC_NEED_SLIRP, "accept4 (vsock)"},
+    {SCMP_SYS(sendto), SC_ANY, 0, 0, SC_NEED_VSOCK, SC_NEED_SLIRP, "sendto (vsock)"},
+    {SCMP_SYS(sendmsg), SC_ANY, 0, 0, SC_NEED_VSOCK, SC_NEED_SLIRP, "sendmsg (vsock)"},
+    {SCMP_SYS(shutdown), SC_ANY, 0, 0, SC_NEED_VSOCK, SC_NEED_SLIRP, "shutdown (vsock)"},
+    {SCMP_SYS(unlink), SC_ANY, 0, 0, SC_NEED_VSOCK, 0, "unlink (vsock socket at teardown)"},
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

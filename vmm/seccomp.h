@@ -35,6 +35,7 @@ enum sc_role {
 /* What a VM uses beyond the base lists: only then do these rows join its filters. */
 enum sc_need {
 	SC_NEED_SLIRP = 1u << 0, /* a --net user NIC: libslirp's sockets on the loop */
+	SC_NEED_VSOCK = 1u << 1, /* a vsock device: its Unix sockets on the loop */
 };
 
 /* How a rule looks at the arguments. */

@@ -36,6 +36,7 @@
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
+#include "devices/virtio_vsock.h"
 #include "vmm/cpu_template.h"
 #include "vmm/diagnose.h"
 #include "vmm/vcpu.h"
@@ -504,6 +505,31 @@ static int create_rng(struct vm *vm, const struct mvm_config *cfg, struct vmm_er
 	return 0;
 }
 
+static void destroy_vsock(void *dev)
+{
+	virtio_vsock_destroy(dev);
+}
+
+static int create_vsock(struct vm *vm, const struct mvm_config *cfg, struct vmm_err *err)
+{
+	struct virtio_vsock *vs;
+	int ret;
+
+	if (!cfg->vsock_cid)
+		return 0;
+	ret = virtio_vsock_create(&vs, cfg->vsock_cid, cfg->vsock_uds, vm->loop, &vm->log, err);
+	if (ret < 0)
+		return ret;
+	ret = add_virtio_device(vm, &virtio_vsock_ops, vs, destroy_vsock, err);
+	if (ret < 0)
+		return ret;
+	vm->vsock = vs;
+	log_info(&vm->log, "vsock: guest CID %u, host socket %s at 0x%" PRIx64 " GSI %u",
+		 cfg->vsock_cid, cfg->vsock_uds, vm->virtio[vm->nvirtio - 1].base,
+		 vm->virtio[vm->nvirtio - 1].gsi);
+	return 0;
+}
+
 static void destroy_devices(struct vm *vm)
 {
 	destroy_virtio_devices(vm);
@@ -685,6 +711,8 @@ static int build_seccomp(struct vm *vm, const struct mvm_config *cfg, struct vmm
 	for (unsigned i = 0; i < cfg->nnets; i++)
 		if (cfg->nets[i].backend == MVM_NET_USER)
 			needs |= SC_NEED_SLIRP;
+	if (cfg->vsock_cid)
+		needs |= SC_NEED_VSOCK;
 	if (cfg->seccomp == MVM_SECCOMP_OFF)
 		log_info(&vm->log, "seccomp off: minivmm's threads run unconfined");
 	return sc_filters_build(&vm->seccomp, cfg->seccomp, needs, err);
@@ -761,6 +789,8 @@ int vm_create(const struct mvm_config *cfg, struct vm **out, struct vmm_err *err
 	if ((ret = create_nics(vm, cfg, err)) < 0)
 		goto fail;
 	if ((ret = create_rng(vm, cfg, err)) < 0)
+		goto fail;
+	if ((ret = create_vsock(vm, cfg, err)) < 0)
 		goto fail;
 	vm->cpu_template = cpu_template_resolve(cfg->cpu_template, vm->pvm_host);
 	unpack_initrd(vm, cfg);

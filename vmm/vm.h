@@ -32,6 +32,7 @@ struct cmos_rtc;
 struct acpi_pm;
 struct pvpanic;
 struct debug_port;
+struct virtio_vsock;
 
 /*
  * One virtio-mmio slot: the one table that allocates device resources.  Slot
@@ -87,6 +88,8 @@ struct vm {
 	struct acpi_pm *acpi_pm;
 	struct pvpanic *pvpanic;
 	struct debug_port *debug_port;
+
+	struct virtio_vsock *vsock; /* NULL without [vsock]; owned by its virtio slot */
 
 	struct virtio_slot virtio[VIRTIO_MMIO_MAX];
 	unsigned nvirtio;

@@ -206,13 +206,13 @@ START_TEST(unknown_section_and_key)
 	ck_assert_str_eq(err,
 			 "unknown key \"memory\" in section [vm] (known: cpus, mem, cpu_template)");
 	ck_assert_int_eq(set("foo", "cpus", "1"), -EINVAL);
-	ck_assert_str_eq(
-	    err,
-	    "unknown section [foo] (known: vm, boot, console, run, rng, disk0..disk7, net0..net3)");
+	ck_assert_str_eq(err, "unknown section [foo] (known: vm, boot, console, run, rng, vsock, "
+			      "disk0..disk7, net0..net3)");
 	ck_assert_int_eq(set("console", "", "1"), -EINVAL);
 	ck_assert_str_eq(err, "unknown key \"\" in section [console] (known: log, stdout, stdin)");
 	ck_assert_int_eq(set("run", "cpus", "1"), -EINVAL);
-	ck_assert_str_eq(err, "unknown key \"cpus\" in section [run] (known: timeout, log_level, seccomp)");
+	ck_assert_str_eq(
+	    err, "unknown key \"cpus\" in section [run] (known: timeout, log_level, seccomp)");
 	ck_assert_int_eq(mvm_config_set(&cfg, "vm", "cpus", NULL, err, sizeof(err)), -EINVAL);
 	/* A NULL or tiny error buffer is allowed. */
 	ck_assert_int_eq(mvm_config_set(&cfg, "vm", "cpus", "x", NULL, 0), -EINVAL);
@@ -465,10 +465,10 @@ START_TEST(ini_errors)
 	    "[vm]\nmemory = 1G\n", -EINVAL,
 	    ": unknown key \"memory\" in section [vm] (known: cpus, mem, cpu_template)");
 	expect_ini_error("[vm]\ncpus = 1\n[foo]\nbar = 1\n", -EINVAL,
-			 ": unknown section [foo] (known: vm, boot, console, run, rng, "
+			 ": unknown section [foo] (known: vm, boot, console, run, rng, vsock, "
 			 "disk0..disk7, net0..net3)");
 	expect_ini_error("[vm]\n[empty]\n", -EINVAL,
-			 ": unknown section [empty] (known: vm, boot, console, run, rng, "
+			 ": unknown section [empty] (known: vm, boot, console, run, rng, vsock, "
 			 "disk0..disk7, net0..net3)");
 	expect_ini_error("cpus = 2\n[vm]\n", -EINVAL,
 			 ":1: key \"cpus\" is outside any section (put it under [vm], [boot], "
@@ -598,6 +598,42 @@ START_TEST(disk_sections)
 }
 END_TEST
 
+START_TEST(vsock_section)
+{
+	char path[200];
+
+	ck_assert_int_eq(mvm_config_set(&cfg, "boot", "kernel", "/k", err, sizeof(err)), 0);
+	/* CIDs 0..2 are reserved (0 = no device), 0xffffffff is VMADDR_CID_ANY. */
+	ck_assert_int_eq(mvm_config_set(&cfg, "vsock", "cid", "2", err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "[vsock] cid = \"2\": not a guest CID (use 3..4294967294; 0 = no "
+			      "vsock device)");
+	ck_assert_int_eq(mvm_config_set(&cfg, "vsock", "cid", "4294967295", err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_int_eq(mvm_config_set(&cfg, "vsock", "cid", "x", err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(mvm_config_set(&cfg, "vsock", "cid", "3", err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.vsock_cid, 3);
+	/* A CID needs a socket path, and the other way round. */
+	ck_assert_int_eq(mvm_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "[vsock] cid = 3 needs uds = PATH");
+	ck_assert_int_eq(mvm_config_set(&cfg, "vsock", "uds", "/run/v.sock", err, sizeof(err)), 0);
+	ck_assert_int_eq(mvm_config_validate(&cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(mvm_config_set(&cfg, "vsock", "cid", "0", err, sizeof(err)), 0);
+	ck_assert_int_eq(mvm_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	/* PATH_4294967295 must still fit sun_path. */
+	memset(path, 'a', sizeof(path));
+	path[0] = '/';
+	path[97] = '\0';
+	ck_assert_int_eq(mvm_config_set_vsock(&cfg, 4294967294u, path), 0);
+	ck_assert_int_eq(mvm_config_validate(&cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "too long for a Unix socket"));
+	path[96] = '\0';
+	ck_assert_int_eq(mvm_config_set_vsock(&cfg, 4294967294u, path), 0);
+	ck_assert_int_eq(mvm_config_validate(&cfg, err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg.vsock_cid, 4294967294u);
+	ck_assert_int_eq(mvm_config_set_vsock(&cfg, 2, "/x"), -EINVAL);
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -625,6 +661,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, example_file_loads_to_defaults);
 	tcase_add_test(tc, enum_settings);
 	tcase_add_test(tc, disk_sections);
+	tcase_add_test(tc, vsock_section);
 	suite_add_tcase(s, tc);
 	return s;
 }
