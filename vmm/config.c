@@ -966,6 +966,7 @@ int mvm_config_get(const struct mvm_config *cfg, const char *section, const char
 	switch (s->type) {
 	case SET_CPUS:
 	case SET_SECONDS:
+	case SET_VSOCK_CID:
 		snprintf(tmp, sizeof(tmp), "%u", *(const uint32_t *)field);
 		break;
 	case SET_SIZE:
