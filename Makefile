@@ -39,7 +39,8 @@ INTEG_SRCS := $(sort $(wildcard tests/integration/*.c))
 INTEG_OBJS := $(INTEG_SRCS:%.c=$(BUILD)/%.o)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
-.PHONY: all install check test asan guests clean format bench hostvm-test pvm-linux-boot fuzz fuzz-build
+FORCE:
+.PHONY: all install check test asan FORCE guests clean format bench hostvm-test pvm-linux-boot fuzz fuzz-build
 all: $(BUILD)/minivmm $(BUILD)/libminivmm.a $(BUILD)/libminivmm.so $(BUILD)/$(SO_NAME) $(BUILD)/minivmm.pc
 
 $(BUILD)/%.o: %.c
@@ -67,13 +68,15 @@ $(BUILD)/$(SO_NAME) $(BUILD)/libminivmm.so: $(BUILD)/libminivmm.so.$(SO_VERSION)
 	ln -sf libminivmm.so.$(SO_VERSION) $@
 
 # pkg-config: Libs.private lists the static dependencies for `--static`
-# links against libminivmm.a; a shared link needs only -lminivmm.
+# links against libminivmm.a; a shared link needs only -lminivmm.  Written
+# by every `make install` (and `make`, for a look), so the paths in it are
+# always those of the PREFIX given.
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
-$(BUILD)/minivmm.pc: vmm/minivmm.h Makefile
+$(BUILD)/minivmm.pc: vmm/minivmm.h Makefile FORCE
 	@mkdir -p $(BUILD)
-	{ echo 'prefix=$(PREFIX)'; echo 'libdir=$(LIBDIR)'; echo 'includedir=$(INCLUDEDIR)'; echo; \
+	@{ echo 'prefix=$(PREFIX)'; echo 'libdir=$(LIBDIR)'; echo 'includedir=$(INCLUDEDIR)'; echo; \
 	  echo 'Name: minivmm'; echo 'Description: KVM-based lightweight VMM (C library)'; \
 	  echo "Version: $$(sed -n 's/^#define MINIVMM_VERSION "\(.*\)"/\1/p' vmm/minivmm.h)"; \
 	  echo 'Libs: -L$${libdir} -lminivmm'; \
