@@ -5,7 +5,10 @@
 
 CC      ?= gcc
 BUILD   ?= build
-V_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+# -fPIC everywhere: the same objects make libminivmm.a and libminivmm.so
+# (one build, not two; -fno-semantic-interposition keeps intra-library
+# calls direct, as in the PIE the CLI was built as before).
+V_CFLAGS := -std=gnu11 -O2 -g -fPIC -fno-semantic-interposition -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -Wmissing-prototypes -Wstrict-prototypes -fno-strict-aliasing \
 	    -D_GNU_SOURCE -DMINIVMM_HAVE_SLIRP -I. -I/usr/include/iniparser -MMD -MP
 CFLAGS  ?=
@@ -27,6 +30,9 @@ LIBS    := -Wl,-Bstatic $(STATIC_LIBS) -Wl,-Bdynamic $(SHARED_LIBS)
 # Everything bound at start (full RELRO): nothing is resolved lazily later,
 # after a jail's pivot_root or under a seccomp filter.
 V_LDFLAGS := -Wl,-z,now -Wl,-z,relro
+# libminivmm.so.1 (ABI: README "The library"); the file name's version.
+SO_VERSION := 1.0.0
+SO_NAME    := libminivmm.so.1
 
 LIB_SRCS  := $(sort $(filter-out vmm/main.c,$(wildcard vmm/*.c devices/*.c boot/*.c)))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -36,8 +42,9 @@ INTEG_SRCS := $(sort $(wildcard tests/integration/*.c))
 INTEG_OBJS := $(INTEG_SRCS:%.c=$(BUILD)/%.o)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
-.PHONY: all check test asan guests clean format bench hostvm-test pvm-linux-boot fuzz fuzz-build
-all: $(BUILD)/minivmm $(BUILD)/libminivmm.a
+FORCE:
+.PHONY: all install check test asan FORCE guests clean format bench hostvm-test pvm-linux-boot fuzz fuzz-build
+all: $(BUILD)/minivmm $(BUILD)/libminivmm.a $(BUILD)/libminivmm.so $(BUILD)/$(SO_NAME) $(BUILD)/minivmm.pc
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -46,6 +53,50 @@ $(BUILD)/%.o: %.c
 $(BUILD)/libminivmm.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
+
+# The shared library: the same objects; exports exactly vmm/minivmm.h's
+# functions (vmm/libminivmm.map; tests/library/check-exports.sh), everything
+# else local.  Its dependencies are linked shared: Debian's libiniparser.a,
+# libz.a, libzstd.a and libbz2.a are PIE code whose PC32 references to
+# glibc's data (stderr, stdout) cannot go into a shared object ("recompile
+# with -fPIC"; liblzma, liblz4 and libseccomp's would), and a shared library
+# pulling in shared ones is what its users' package managers expect.  The
+# CLI keeps linking them statically (jail: no library files inside).  -z defs:
+# nothing left unresolved.
+$(BUILD)/libminivmm.so.$(SO_VERSION): $(LIB_OBJS) vmm/libminivmm.map
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SO_NAME) -Wl,--version-script=vmm/libminivmm.map \
+		-Wl,-z,defs $(V_LDFLAGS) -o $@ $(LIB_OBJS) $(STATIC_LIBS) $(SHARED_LIBS)
+
+$(BUILD)/$(SO_NAME) $(BUILD)/libminivmm.so: $(BUILD)/libminivmm.so.$(SO_VERSION)
+	ln -sf libminivmm.so.$(SO_VERSION) $@
+
+# pkg-config: Libs.private lists the static dependencies for `--static`
+# links against libminivmm.a; a shared link needs only -lminivmm.  Written
+# by every `make install` (and `make`, for a look), so the paths in it are
+# always those of the PREFIX given.
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+$(BUILD)/minivmm.pc: vmm/minivmm.h Makefile FORCE
+	@mkdir -p $(BUILD)
+	@{ echo 'prefix=$(PREFIX)'; echo 'libdir=$(LIBDIR)'; echo 'includedir=$(INCLUDEDIR)'; echo; \
+	  echo 'Name: minivmm'; echo 'Description: KVM-based lightweight VMM (C library)'; \
+	  echo "Version: $$(sed -n 's/^#define MINIVMM_VERSION "\(.*\)"/\1/p' vmm/minivmm.h)"; \
+	  echo 'Libs: -L$${libdir} -lminivmm'; \
+	  echo 'Libs.private: $(STATIC_LIBS) $(SHARED_LIBS)'; \
+	  echo 'Cflags: -I$${includedir}'; } > $@
+
+# `make install PREFIX=/usr DESTDIR=/tmp/stage`: the CLI, both libraries, the
+# one public header and the .pc.
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -m 755 $(BUILD)/minivmm $(DESTDIR)$(PREFIX)/bin/minivmm
+	install -m 644 $(BUILD)/libminivmm.a $(DESTDIR)$(LIBDIR)/libminivmm.a
+	install -m 755 $(BUILD)/libminivmm.so.$(SO_VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libminivmm.so.$(SO_VERSION) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libminivmm.so
+	install -m 644 vmm/minivmm.h $(DESTDIR)$(INCLUDEDIR)/minivmm.h
+	install -m 644 $(BUILD)/minivmm.pc $(DESTDIR)$(LIBDIR)/pkgconfig/minivmm.pc
 
 $(BUILD)/minivmm: $(BUILD)/vmm/main.o $(BUILD)/libminivmm.a
 	$(CC) $(CFLAGS) $(V_LDFLAGS) -o $@ $^ $(LIBS)

@@ -485,6 +485,11 @@ int virtio_vsock_transport_reset(struct virtio_vsock *vs)
 	return delivered ? 0 : -EAGAIN;
 }
 
+unsigned virtio_vsock_nconns(struct virtio_vsock *vs)
+{
+	return vsock_muxer_nconns(vs->mux);
+}
+
 const char *virtio_vsock_uds_path(const struct virtio_vsock *vs)
 {
 	return vsock_muxer_path(vs->mux);

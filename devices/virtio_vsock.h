@@ -52,6 +52,8 @@ void virtio_vsock_destroy(struct virtio_vsock *vs);
  */
 int virtio_vsock_transport_reset(struct virtio_vsock *vs);
 
+/* Host connections open now (handshakes included); for tests. */
+unsigned virtio_vsock_nconns(struct virtio_vsock *vs);
 const char *virtio_vsock_uds_path(const struct virtio_vsock *vs);
 
 struct virtio_vsock_stats {

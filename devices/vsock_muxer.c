@@ -225,10 +225,19 @@ static void conn_set_events(struct vsock_muxer *mux, struct mux_conn *c)
 		ev = EPOLLIN; /* level-triggered: off while we owe a read, or it would spin */
 	if (c->tx_len)
 		ev |= EPOLLOUT;
-	if (ev != c->events) {
+	if (ev == c->events)
+		return;
+	/*
+	 * Nothing wanted: out of the epoll set altogether, since EPOLLHUP
+	 * cannot be masked and a hung-up peer would wake the loop forever.
+	 */
+	if (ev == 0)
+		ev_del(mux->loop, c->fd);
+	else if (c->events == 0)
+		ev_add(mux->loop, c->fd, ev, conn_event, mux);
+	else
 		ev_mod(mux->loop, c->fd, ev);
-		c->events = ev;
-	}
+	c->events = ev;
 }
 
 static struct mux_conn *conn_new(struct vsock_muxer *mux, int fd, enum conn_kind kind)

@@ -44,10 +44,11 @@ int ctl_transition(enum mvm_vm_state from, enum ctl_cmd cmd, enum mvm_vm_state *
 		return 0;
 	case CTL_REPLACE_DISK:
 		/*
-		 * Running or paused: the loop owns the device.  Not before the
-		 * start (configure the disk instead) nor after the end.
+		 * Running only: while paused the devices' state must not change
+		 * (a snapshot reads it) and the config-change interrupt would
+		 * reach a stopped guest; before the start, configure the disk.
 		 */
-		if (from != MVM_STATE_RUNNING && from != MVM_STATE_PAUSED)
+		if (from != MVM_STATE_RUNNING)
 			return -EINVAL;
 		*to = from;
 		return 0;

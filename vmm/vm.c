@@ -1144,7 +1144,7 @@ int vm_replace_disk(struct vm *vm, unsigned index, const char *path, struct vmm_
 	ret = ctl_post(&vm->control, &req);
 	if (ret < 0)
 		vmm_errf(err, ret, "disk %u not replaced: %s", index,
-			 ret == -EINVAL ? "the VM is not running or paused" : strerror(-ret));
+			 ret == -EINVAL ? "the VM is not running" : strerror(-ret));
 	/* The device took what it needed (fd, path): whatever is left is ours to close. */
 	disk_image_close(img);
 	free(img);
