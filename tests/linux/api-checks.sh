@@ -79,6 +79,8 @@ api PUT /boot-source "{\"kernel_image_path\":\"$kernel_dir/bzImage\",\"initrd_pa
 want runtime "PUT /boot-source" 204
 api PUT /drives/data "{\"drive_id\":\"data\",\"path_on_host\":\"$tmp/data.img\",\"is_root_device\":false,\"is_read_only\":true}"
 want runtime "PUT /drives/data" 204
+api PUT /metrics "{\"metrics_path\":\"$tmp/metrics.json\"}"
+want runtime "PUT /metrics" 204
 api PUT /actions '{"action_type":"InstanceStart"}'
 want runtime "InstanceStart" 204
 api GET /
@@ -112,6 +114,22 @@ r2=$(grep -oE '"run_ns":[0-9]+' <<<"$m2" | head -1 | cut -d: -f2)
 if [ -n "$r1" ] && [ -n "$r2" ] && [ "$r2" -gt "$r1" ]; then ok "runtime: vcpu0 run_ns moved ($r1 -> $r2)"; else
 	notok "runtime: metrics did not move: '$r1' -> '$r2' ($m2)"
 fi
+api PUT /actions '{"action_type":"FlushMetrics"}'
+want runtime "FlushMetrics" 204
+if grep -q '"vcpu0":{' "$tmp/metrics.json" 2>/dev/null; then ok "runtime: FlushMetrics wrote a JSON line to metrics_path"; else
+	notok "runtime: no metrics line in metrics_path: $(head -c 200 "$tmp/metrics.json" 2>&1)"
+fi
+# Kata's hot-plug: a new image behind an existing drive; the guest sees the new size.
+truncate -s 16M "$tmp/data2.img"
+api PATCH /drives/data "{\"drive_id\":\"data\",\"path_on_host\":\"$tmp/data2.img\"}"
+want runtime "PATCH /drives/data with a new path_on_host" 204
+if wait_for 'vda.*(new size|capacity change)'; then ok "runtime: the guest saw vda's new size"; else
+	notok "runtime: no capacity change in the guest's log"
+	show_log runtime
+fi
+api PATCH /drives/data "{\"drive_id\":\"data\",\"path_on_host\":\"$tmp/missing.img\"}"
+want runtime "PATCH /drives to a missing file: 4xx/5xx naming it" "$code" 'missing.img'
+[ "$code" != 204 ] || notok "runtime: PATCH to a missing file answered 204"
 api PUT /actions '{"action_type":"InstanceHalt"}'
 want runtime "InstanceHalt" 204
 wait "$vm" 2>/dev/null
