@@ -236,7 +236,7 @@ pvm-linux-boot: all
 	python3 bench/linux_boot.py --pvm --limit $(or $(PVM_BOOT_LIMIT),900)
 
 format:
-	clang-format -i $(wildcard vmm/*.[ch] devices/*.[ch] boot/*.[ch] tests/unit/*.[ch] tests/integration/*.[ch] tests/guests/*.[ch] tests/guests/lib/*.[ch] tests/fuzz/*.[ch])
+	clang-format -i $(wildcard vmm/*.[ch] devices/*.[ch] boot/*.[ch] tests/unit/*.[ch] tests/integration/*.[ch] tests/guests/*.[ch] tests/guests/lib/*.[ch] tests/fuzz/*.[ch] tests/library/*.c examples/*.c)
 
 clean:
 	rm -rf build

@@ -97,6 +97,14 @@ static void sleep_ms(unsigned ms)
 		;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* utime+stime (clock ticks) of every thread named vcpuN, summed; -1 if none. */
 static long vcpu_cpu_ticks(int *nthreads)
 {
@@ -199,7 +207,11 @@ int main(int argc, char **argv)
 		goto stop;
 
 	check(mvm_vm_resume(vm) == -EINVAL, "resume while running is refused");
-	check(mvm_vm_pause(vm) == 0, "pause");
+	{
+		uint64_t t = now_ns();
+		int r = mvm_vm_pause(vm);
+		check(r == 0, "pause (returned after %.2f ms)", (double)(now_ns() - t) / 1e6);
+	}
 	check(mvm_vm_state(vm) == MVM_STATE_PAUSED, "state: %s",
 	      mvm_vm_state_name(mvm_vm_state(vm)));
 	check(mvm_vm_pause(vm) == -EINVAL, "a second pause is refused");
@@ -221,7 +233,11 @@ int main(int argc, char **argv)
 	      cpu1 - cpu0);
 	check(mvm_vm_power_button(vm) == -EINVAL, "the power button is refused while paused");
 
-	check(mvm_vm_resume(vm) == 0, "resume");
+	{
+		uint64_t t = now_ns();
+		int r = mvm_vm_resume(vm);
+		check(r == 0, "resume (returned after %.2f ms)", (double)(now_ns() - t) / 1e6);
+	}
 	check(mvm_vm_state(vm) == MVM_STATE_RUNNING, "state: %s",
 	      mvm_vm_state_name(mvm_vm_state(vm)));
 	for (waited = 0; waited < 300; waited++) {

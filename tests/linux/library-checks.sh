@@ -9,9 +9,12 @@
 #     guest over vsock, pauses, resumes, presses the power button and waits;
 #   - tests/library/pause_check (built the same way): while paused, the
 #     guest's counter stops, its clock does not jump, the vCPU threads use
-#     no CPU; a stop while paused ends the run at once.
-# The guest's helpers (tests/library/vsock_echo.c, built static, and a
-# counting script) are appended to the initramfs as a second cpio archive.
+#     no CPU; a stop while paused ends the run at once;
+#   - tests/library/disk_swap_check: mvm_vm_replace_disk() to a bigger image
+#     while the guest runs; the guest sees the new size and data, the old
+#     image is unlocked, refusals (no such disk or file, paused) keep it.
+# The guest's helpers (tests/library/vsock_echo.c, built static, a counting
+# script and a disk watcher) are appended to the initramfs as a second cpio.
 # Meant for a hardware-style /dev/kvm (the SVM test host); skipped on PVM
 # unless LINUX_CHECKS_ON_PVM=1.
 #
@@ -56,9 +59,12 @@ else
 	notok "embed does not link libminivmm.so.1"
 fi
 # shellcheck disable=SC2046  # pkg-config's words are separate arguments
-cc -O2 -Wall -Wextra -o "$tmp/pause_check" tests/library/pause_check.c \
-	$(pkg-config --cflags minivmm) $(pkg-config --libs minivmm) -lpthread 2>"$tmp/pc.log" ||
-	notok "pause_check did not build: $(head -3 "$tmp/pc.log" | tr '\n' ' ')"
+for prog in pause_check disk_swap_check; do
+	# shellcheck disable=SC2046  # pkg-config's words are separate arguments
+	cc -O2 -Wall -Wextra -o "$tmp/$prog" "tests/library/$prog.c" \
+		$(pkg-config --cflags minivmm) $(pkg-config --libs minivmm) -lpthread 2>"$tmp/pc.log" ||
+		notok "$prog did not build: $(head -3 "$tmp/pc.log" | tr '\n' ' ')"
+done
 export LD_LIBRARY_PATH=$stage/usr/lib
 
 # 3. The guest's helpers: a second (uncompressed) cpio after the unpacked
@@ -71,7 +77,12 @@ fi
 # shellcheck disable=SC2016  # the guest's shell expands these
 printf '#!/bin/sh\ni=0\nwhile :; do\n\ti=$((i + 1))\n\techo "tick=$i $(cat /proc/uptime)"\n\tsleep 0.1\ndone\n' \
 	>"$tmp/extra/tick.sh"
-chmod +x "$tmp/extra/tick.sh"
+# shellcheck disable=SC2016  # the guest's shell expands these
+printf '%s\n' '#!/bin/sh' \
+	'show() { echo 3 >/proc/sys/vm/drop_caches; echo "disk: size=$(cat /sys/block/vda/size) data=$(head -c 8 /dev/vda)"; }' \
+	'first=$(cat /sys/block/vda/size)' 'show' \
+	'while [ "$(cat /sys/block/vda/size)" = "$first" ]; do sleep 0.2; done' 'show' >"$tmp/extra/disk.sh"
+chmod +x "$tmp/extra/tick.sh" "$tmp/extra/disk.sh"
 (cd "$tmp/extra" && find . | cpio -o -H newc --owner 0:0 2>/dev/null) >"$tmp/extra.cpio"
 { gzip -dc "$initrd" 2>/dev/null || cat "$initrd"; cat "$tmp/extra.cpio"; } >"$tmp/initrd.cpio"
 
@@ -105,4 +116,21 @@ while IFS= read -r line; do
 	esac
 done <"$tmp/pause.log"
 [ "$found" = 1 ] || notok "pause_check printed no result"
+
+# 6. Disk swap.
+start=$SECONDS
+mkdir -p "$tmp/disks"
+timeout -k 5 600 "$tmp/disk_swap_check" "$kernel_dir/bzImage" "$tmp/initrd.cpio" "$tmp/disks" \
+	>"$tmp/swap.log" 2>&1 </dev/null
+echo "# disk_swap_check: status $? after $((SECONDS - start)) s"
+found=0
+while IFS= read -r line; do
+	case $line in
+	"ok "*) ok "disk swap: ${line#ok * - }"; found=1 ;;
+	"not ok "*) notok "disk swap: ${line#not ok * - }"; found=1 ;;
+	*" passed, "*" failed") ;;
+	*) echo "# $line" ;;
+	esac
+done <"$tmp/swap.log"
+[ "$found" = 1 ] || notok "disk_swap_check printed no result"
 finish
