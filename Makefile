@@ -34,7 +34,7 @@ INTEG_OBJS := $(INTEG_SRCS:%.c=$(BUILD)/%.o)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
 .PHONY: all check test asan guests clean format bench hostvm-test pvm-linux-boot fuzz fuzz-build
-all: $(BUILD)/minivmm $(BUILD)/libminivmm.a
+all: $(BUILD)/minivmm $(BUILD)/libminivmm.a $(BUILD)/vsock_tool
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -89,6 +89,11 @@ $(BUILD)/tests/integration/main.o: V_CFLAGS += -I$(BUILD)
 
 $(BUILD)/integration-tests: $(INTEG_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(CHECK_LIBS) -lpthread
+
+# The guest side of tests/linux/vsock-checks.sh: static, for the test initramfs.
+$(BUILD)/vsock_tool: tests/linux/vsock_tool.c
+	@mkdir -p $(BUILD)
+	$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
 
 # Small test tools linked against the library (e.g. the ACPI table dumper).
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libminivmm.a
