@@ -35,7 +35,7 @@ done
 modules_for() {
 	case $1 in
 	generic) echo "virtio_ring virtio virtio_mmio netfs fscache 9pnet 9pnet_virtio 9p overlay irqbypass ccp kvm kvm-amd tun" ;;
-	cloud) echo "pvpanic-mmio virtio_mmio virtio_blk virtio_net virtio-rng" ;;
+	cloud) echo "pvpanic-mmio virtio_mmio virtio_blk virtio_net virtio-rng vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport" ;;
 	esac
 }
 
