@@ -66,7 +66,8 @@ static void gen_fill(struct gen *g, uint8_t *buf, size_t len)
 
 static int listen_on(unsigned port)
 {
-	struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
+	struct sockaddr_vm sa = {
+	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
 	int fd = socket(AF_VSOCK, SOCK_STREAM, 0);
 
 	if (fd < 0)
@@ -246,7 +247,8 @@ static int cmd_parallel(unsigned cid, unsigned port, unsigned n, unsigned long l
 	while (done < n) {
 		for (unsigned i = 0; i < n; i++) {
 			p[i].fd = c[i].fd;
-			p[i].events = (c[i].got < bytes ? POLLIN : 0) | (c[i].sent < bytes ? POLLOUT : 0);
+			p[i].events =
+			    (c[i].got < bytes ? POLLIN : 0) | (c[i].sent < bytes ? POLLOUT : 0);
 			if (!p[i].events)
 				p[i].fd = -1;
 		}
@@ -258,8 +260,9 @@ static int cmd_parallel(unsigned cid, unsigned port, unsigned n, unsigned long l
 			struct pconn *k = &c[i];
 			if ((p[i].revents & POLLOUT) && k->sent < bytes) {
 				if (k->woff == k->wlen) {
-					k->wlen = bytes - k->sent < sizeof(k->wbuf) ? bytes - k->sent
-										  : sizeof(k->wbuf);
+					k->wlen = bytes - k->sent < sizeof(k->wbuf)
+						      ? bytes - k->sent
+						      : sizeof(k->wbuf);
 					gen_fill(&k->wgen, k->wbuf, k->wlen);
 					k->woff = 0;
 				}
@@ -274,7 +277,8 @@ static int cmd_parallel(unsigned cid, unsigned port, unsigned n, unsigned long l
 			if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) {
 				ssize_t r = read(k->fd, buf, sizeof(buf));
 				if (r > 0) {
-					/* The echo comes back in the order it went: regenerate and compare. */
+					/* The echo comes back in the order it went: regenerate and
+					 * compare. */
 					gen_fill(&k->rgen, want, (size_t)r);
 					if (memcmp(buf, want, (size_t)r) != 0)
 						bad++;
@@ -282,8 +286,10 @@ static int cmd_parallel(unsigned cid, unsigned port, unsigned n, unsigned long l
 					if (k->got == bytes)
 						done++;
 				} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-					fprintf(stderr, "vsock-tool: parallel: connection %u ended at %llu\n",
-						i, k->got);
+					fprintf(
+					    stderr,
+					    "vsock-tool: parallel: connection %u ended at %llu\n",
+					    i, k->got);
 					return 1;
 				}
 			}
@@ -309,9 +315,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc == 6 && strcmp(argv[1], "parallel") == 0)
-		return cmd_parallel((unsigned)strtoul(argv[2], NULL, 0),
-				    (unsigned)strtoul(argv[3], NULL, 0),
-				    (unsigned)strtoul(argv[4], NULL, 0), strtoull(argv[5], NULL, 0));
+		return cmd_parallel(
+		    (unsigned)strtoul(argv[2], NULL, 0), (unsigned)strtoul(argv[3], NULL, 0),
+		    (unsigned)strtoul(argv[4], NULL, 0), strtoull(argv[5], NULL, 0));
 	fprintf(stderr, "usage: vsock_tool echo PORT | recv PORT | source PORT BYTES |\n"
 			"       send CID PORT | gen BYTES SEED | parallel CID PORT N BYTES\n");
 	return 2;
