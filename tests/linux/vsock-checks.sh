@@ -12,7 +12,9 @@
 #   3. VSOCK_MIB (default 64) MiB each way, md5 on both ends;
 #   4. a host reader that does not read one connection while the guest
 #      writes to it must not stall echo round trips on another;
-#   5. CONNECT to a port nobody listens on: refused (no OK line).
+#   5. CONNECT to a port nobody listens on: refused (no OK line);
+#   6. (microVM kernel) the library's mvm_vm_vsock_connect() from a program
+#      built on libminivmm (tests/tools/vsock_connect.c): echo through its fd.
 # Meant for a hardware-style /dev/kvm (the SVM test host); skipped on PVM
 # unless LINUX_CHECKS_ON_PVM=1.
 #
@@ -143,6 +145,22 @@ for k in ${VSOCK_CHECKS_KERNELS:-microvm debian}; do
 	microvm)
 		if [ -r "$kernel_dir/bzImage" ]; then
 			run_checks microvm "$kernel_dir/bzImage" ""
+			lib=${BUILD:-build}/tools/vsock_connect
+			if [ ! -x "$lib" ]; then
+				notok "library: $lib missing (make $lib)"
+			else
+				log=$tmp/library.log
+				out=$(timeout 240 "$lib" "$kernel_dir/bzImage" "$tmp/initrd" \
+					"console=ttyS0 quiet panic=-1 run=/vsock_tool\${IFS}echo\${IFS}5000" \
+					"$tmp/library.vsock" 5000 "$log" 2>"$tmp/library.err")
+				case $out in
+				*"vsock-connect: ok"*) ok "library: mvm_vm_vsock_connect() echo ($out)" ;;
+				*)
+					notok "library: mvm_vm_vsock_connect(): $(grep vsock-connect "$tmp/library.err")"
+					show_log library
+					;;
+				esac
+			fi
 		else
 			notok "microvm: $kernel_dir/bzImage missing (guest-images/build-microvm-kernel.sh)"
 		fi
