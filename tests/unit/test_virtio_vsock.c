@@ -758,6 +758,33 @@ START_TEST(device_reset_closes_host_sockets)
 }
 END_TEST
 
+START_TEST(connect_before_driver_is_up)
+{
+	int fd;
+	char buf[32] = {0}, want[32];
+	struct virtio_vsock_hdr h;
+	uint32_t local;
+
+	/* The driver is not there (reset); a host program connects anyway. */
+	vtd_write32(&drv, VIRTIO_MMIO_STATUS, 0);
+	fd = host_connect();
+	ck_assert_int_eq(write(fd, "CONNECT 52\n", 11), 11);
+	usleep(50000);
+	/* firecracker#1253: the REQUEST waits for the driver instead of vanishing. */
+	vtd_driver_init(&drv, 0);
+	post_rx(NRX);
+	h = recv_pkt(NULL);
+	ck_assert_uint_eq(le16toh(h.op), VIRTIO_VSOCK_OP_REQUEST);
+	ck_assert_uint_eq(le32toh(h.dst_port), 52);
+	local = le32toh(h.src_port);
+	send_op(VIRTIO_VSOCK_OP_RESPONSE, 52, local);
+	snprintf(want, sizeof(want), "OK %u\n", local);
+	ck_assert_uint_eq(read_full(fd, buf, strlen(want)), strlen(want));
+	ck_assert_str_eq(buf, want);
+	close(fd);
+}
+END_TEST
+
 START_TEST(transport_reset_event)
 {
 	struct vtd_buf ev = vtd_alloc(&drv, 4, true);
@@ -837,6 +864,7 @@ Suite *virtio_vsock_suite(void)
 	tcase_add_test(tc, hostile_packets);
 	tcase_add_test(tc, header_split_across_buffers);
 	tcase_add_test(tc, device_reset_closes_host_sockets);
+	tcase_add_test(tc, connect_before_driver_is_up);
 	tcase_add_test(tc, transport_reset_event);
 	tcase_add_test(tc, metrics_names);
 	suite_add_tcase(s, tc);
