@@ -144,6 +144,12 @@ $(BUILD)/tests/integration/main.o: V_CFLAGS += -I$(BUILD)
 $(BUILD)/integration-tests: $(INTEG_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(CHECK_LIBS) -lpthread
 
+# The guest side of tests/linux/vsock-checks.sh: static, for the test initramfs.
+all: $(BUILD)/vsock_tool
+$(BUILD)/vsock_tool: tests/linux/vsock_tool.c
+	@mkdir -p $(BUILD)
+	$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+
 # Small test tools linked against the library (e.g. the ACPI table dumper).
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libminivmm.a
 	@mkdir -p $(dir $@)
@@ -158,7 +164,7 @@ check: $(BUILD)/unit-tests
 asan:
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build/asan/unit-tests
 
-test-only: all $(BUILD)/minivmm-test $(BUILD)/unit-tests $(BUILD)/integration-tests $(BUILD)/tools/acpi_dump guests fuzz-build
+test-only: all $(BUILD)/minivmm-test $(BUILD)/unit-tests $(BUILD)/integration-tests $(BUILD)/tools/acpi_dump $(BUILD)/tools/vsock_connect guests fuzz-build
 	$(MAKE) asan
 	tests/run
 
@@ -225,7 +231,7 @@ bench: all guests $(BUILD)/tools/seccomp_cost
 
 # The integration tests and real-Linux boots inside the SVM test host
 # (tests/hostvm/README.md): a hardware-style KVM under QEMU's emulator.
-hostvm-test: all $(BUILD)/minivmm-test $(BUILD)/integration-tests guests
+hostvm-test: all $(BUILD)/minivmm-test $(BUILD)/integration-tests $(BUILD)/tools/vsock_connect guests
 	tests/hostvm/suite
 
 # A full Linux boot on this machine's PVM /dev/kvm (guest kernel code

@@ -688,8 +688,10 @@ static void listen_event(struct ev_loop *loop, int fd, uint32_t events, void *op
 		c = conn_new(mux, cfd, CONN_HANDSHAKE);
 		if (!c) {
 			mux->stats.host_refused++;
-			log_warn(mux->log, "vsock: %s: connection limit (%u) reached; refused",
-				 mux->path, VSOCK_MAX_CONNS);
+			/* Rate-limited: whoever floods PATH must not flood the log too. */
+			log_guest_error(mux->log, &mux->rl,
+					"vsock: %s: connection limit (%u) reached; refused",
+					mux->path, VSOCK_MAX_CONNS);
 			close(cfd);
 			continue;
 		}

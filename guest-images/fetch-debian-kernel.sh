@@ -34,8 +34,8 @@ done
 # is added when modinfo is there (it is in Debian's kmod package).
 modules_for() {
 	case $1 in
-	generic) echo "virtio_ring virtio virtio_mmio netfs fscache 9pnet 9pnet_virtio 9p overlay irqbypass ccp kvm kvm-amd tun" ;;
-	cloud) echo "pvpanic-mmio virtio_mmio virtio_blk virtio_net virtio-rng" ;;
+	generic) echo "virtio_ring virtio virtio_mmio netfs fscache 9pnet 9pnet_virtio 9p overlay irqbypass ccp kvm kvm-amd tun vhost_iotlb vhost vsock vmw_vsock_virtio_transport_common vhost_vsock" ;;
+	cloud) echo "pvpanic-mmio virtio_mmio virtio_blk virtio_net virtio-rng vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport" ;;
 	esac
 }
 

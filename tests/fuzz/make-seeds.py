@@ -132,6 +132,41 @@ def seeds_rng():
           notify(0) + take(0))
 
 
+# fuzz_vsock.c fill(): sel, src/dst port indexes (1, 2, 52, 2^30, 1000, ~0), len, op, flags,
+# fwd_cnt; with sel 0 the CIDs are the guest's (3) and the host's (2), a stream, 64 KiB credit.
+VS_PORT = {1: 0, 2: 1, 52: 2, 1 << 30: 3, 1000: 4}
+
+
+def vs_hdr(op, src, dst, length=0, flags=0):
+    return (u8(0) + u8(VS_PORT[src]) + u8(VS_PORT[dst]) + u8(length) + u8(op) + u8(flags) +
+            u32(0))
+
+
+def vs_pkt(units, op, src, dst, payload=b"", flags=0):
+    return chain(1, [buf(44 + len(payload), units,
+                         fill=vs_hdr(op, src, dst, len(payload), flags) + payload)], 1)
+
+
+def seeds_vsock():
+    head = u64(0)
+    rx = b"".join(chain(0, [buf(1024, 0x100 + 0x40 * i)], 0) for i in range(4)) + notify(0)
+    extra = u8(13)
+    # The guest connects to PATH_1, sends, the host accepts and answers, the loop runs once.
+    write("vsock", "guest-connect", head + rx + vs_pkt(0, 1, 1000, 1) + notify(1) +
+          vs_pkt(0x10, 5, 1000, 1, b"hello") + notify(1) + extra + u8(0x00) +
+          extra + u8(0x01) + u8(8) + bytes(range(16)) + extra + u8(0x05) + notify(0) +
+          take(0) + vs_pkt(0x20, 4, 1000, 1, flags=3) + notify(1) + take(0) + take(1))
+    # A host program's CONNECT 52, the loop, the guest's RESPONSE, data, credit, RST.
+    write("vsock", "host-connect", head + rx + extra + u8(0x04) + u8(1) + extra + u8(0x05) +
+          notify(0) + take(0) + vs_pkt(0, 2, 52, 1 << 30) + notify(1) +
+          vs_pkt(0x10, 5, 52, 1 << 30, b"x" * 32) + vs_pkt(0x20, 7, 52, 1 << 30) +
+          vs_pkt(0x30, 3, 52, 1 << 30) + notify(1) + take(0) + take(1))
+    # Packets for nobody, a transport reset event.
+    write("vsock", "stray", head + rx + vs_pkt(0, 5, 2, 52, b"abc") + vs_pkt(0x10, 6, 1000, 2) +
+          notify(1) + chain(2, [buf(4, 0x300)], 0) + notify(2) + extra + u8(0x06) + take(2) +
+          take(0))
+
+
 def seeds_mmio():
     def w(reg, sel): return u8(0x40) + u8(reg) + u8(sel)
     def r(reg): return u8(0x41) + u8(reg)
@@ -302,12 +337,13 @@ def seeds_config():
 
 def main():
     for t in ("virtqueue", "virtio_blk", "virtio_net", "virtio_rng", "virtio_mmio", "serial8250",
-              "i8042", "emulate", "decompress", "boot", "config"):
+              "i8042", "emulate", "decompress", "boot", "config", "vsock"):
         shutil.rmtree(os.path.join(ROOT, t), ignore_errors=True)
     seeds_virtqueue()
     seeds_blk()
     seeds_net()
     seeds_rng()
+    seeds_vsock()
     seeds_mmio()
     seeds_serial()
     seeds_i8042()

@@ -201,6 +201,32 @@ START_TEST(no_kvm_permission)
 }
 END_TEST
 
+START_TEST(bad_vsock)
+{
+	char dir[] = "/tmp/minivmm-vsock-XXXXXX", path[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/taken", dir);
+	write_file(path, "", 0);
+	EXPECT_ERROR("--vsock cid=2,uds=/tmp/v: not a guest CID", "--kernel",
+		     guest_path("boot_info", 0), "--vsock", "cid=2,uds=/tmp/v");
+	EXPECT_ERROR("expected cid=N,uds=PATH", "--kernel", guest_path("boot_info", 0), "--vsock",
+		     "port=3");
+	EXPECT_ERROR("needs uds = PATH", "--kernel", guest_path("boot_info", 0), "--vsock",
+		     "cid=3");
+	/* A file where the socket would go: refused, and left alone. */
+	snprintf(path, sizeof(path), "%s/taken", dir);
+	{
+		char spec[96];
+		snprintf(spec, sizeof(spec), "cid=3,uds=%s", path);
+		EXPECT_ERROR("already exists", "--kernel", guest_path("boot_info", 0), "--vsock",
+			     spec);
+	}
+	ck_assert_int_eq(access(path, F_OK), 0);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(help_and_version)
 {
 	struct run_result r;
@@ -229,6 +255,7 @@ Suite *bad_input_suite(void)
 	tcase_add_test(tc, bad_ini);
 	tcase_add_test(tc, nothing_written_on_error);
 	tcase_add_test(tc, no_kvm_permission);
+	tcase_add_test(tc, bad_vsock);
 	tcase_add_test(tc, help_and_version);
 	suite_add_tcase(s, tc);
 	return s;

@@ -42,10 +42,10 @@ static struct virtio_vsock *vs;
 static struct ev_loop *loop;
 static pthread_t loop_thread;
 static char dir[48], path[64];
-static struct vtd_buf rxbufs[VTD_QSIZE]; /* by descriptor head */
-static struct vtd_buf txbuf;		 /* one reusable tx buffer (one chain at a time) */
-static uint32_t guest_fwd;		 /* what the guest consumed (its fwd_cnt) */
-static uint32_t host_fwd;		 /* the host's fwd_cnt in its latest header */
+static struct vtd_buf rxbufs[VIRTQ_MAX_SIZE]; /* by descriptor head */
+static struct vtd_buf txbuf;		      /* one reusable tx buffer (one chain at a time) */
+static uint32_t guest_fwd;		      /* what the guest consumed (its fwd_cnt) */
+static uint32_t host_fwd;		      /* the host's fwd_cnt in its latest header */
 
 static void *run_loop(void *arg)
 {
@@ -65,6 +65,7 @@ static void setup(void)
 	ck_assert_int_eq(ev_loop_create(&loop), 0);
 	ck_assert_int_eq(virtio_vsock_create(&vs, CID, path, loop, drv.log, &err), 0);
 	vtd_attach(&drv, &virtio_vsock_ops, vs, loop);
+	drv.qsize = 128; /* room for more than a wake-up's budget of chains */
 	vtd_driver_init(&drv, 0);
 	txbuf = vtd_alloc(&drv, VIRTIO_VSOCK_HDR_LEN + VIRTIO_VSOCK_MAX_PKT + 64, false);
 	guest_fwd = 0;
@@ -427,7 +428,7 @@ START_TEST(host_connect_garbage_and_refusal)
 	/* A line that never ends is cut off at VSOCK_LINE_MAX. */
 	fd = host_connect();
 	for (int i = 0; i < 8; i++)
-		(void)!write(fd, "CONNECT ", 8);
+		(void)!send(fd, "CONNECT ", 8, MSG_NOSIGNAL);
 	ck_assert(host_sees_eof(fd));
 	close(fd);
 }
@@ -593,6 +594,34 @@ START_TEST(half_close_both_ways)
 }
 END_TEST
 
+START_TEST(tx_budget_per_wakeup)
+{
+	int lfd = host_listen(1234), afd;
+	struct vtd_buf b[100];
+	char buf[128];
+
+	post_rx(NRX);
+	afd = guest_connects(lfd);
+	/* 100 one-byte packets, one kick: 64 served now, the rest on the next wake-up. */
+	for (int i = 0; i < 100; i++) {
+		struct virtio_vsock_hdr h = hdr(VIRTIO_VSOCK_OP_RW, 5000, 1234, 1);
+		b[i] = vtd_alloc(&drv, sizeof(h) + 1, false);
+		memcpy(vtd_host(&drv, b[i]), &h, sizeof(h));
+		vtd_host(&drv, b[i])[sizeof(h)] = (uint8_t)('a' + i % 26);
+		vtd_add_chain(&drv, TXQ, &b[i], 1);
+	}
+	vtd_notify(&drv, TXQ);
+	ck_assert_uint_eq(vtd_used_pending(&drv, TXQ), VIRTIO_VSOCK_BUDGET_PACKETS);
+	vtd_notify(&drv, TXQ);
+	ck_assert_uint_eq(vtd_used_pending(&drv, TXQ), 100);
+	ck_assert_uint_eq(read_full(afd, buf, 100), 100);
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(buf[i], 'a' + i % 26);
+	close(afd);
+	close(lfd);
+}
+END_TEST
+
 START_TEST(guest_rst_closes_host_socket)
 {
 	int lfd = host_listen(1234), afd;
@@ -729,6 +758,33 @@ START_TEST(device_reset_closes_host_sockets)
 }
 END_TEST
 
+START_TEST(connect_before_driver_is_up)
+{
+	int fd;
+	char buf[32] = {0}, want[32];
+	struct virtio_vsock_hdr h;
+	uint32_t local;
+
+	/* The driver is not there (reset); a host program connects anyway. */
+	vtd_write32(&drv, VIRTIO_MMIO_STATUS, 0);
+	fd = host_connect();
+	ck_assert_int_eq(write(fd, "CONNECT 52\n", 11), 11);
+	usleep(50000);
+	/* firecracker#1253: the REQUEST waits for the driver instead of vanishing. */
+	vtd_driver_init(&drv, 0);
+	post_rx(NRX);
+	h = recv_pkt(NULL);
+	ck_assert_uint_eq(le16toh(h.op), VIRTIO_VSOCK_OP_REQUEST);
+	ck_assert_uint_eq(le32toh(h.dst_port), 52);
+	local = le32toh(h.src_port);
+	send_op(VIRTIO_VSOCK_OP_RESPONSE, 52, local);
+	snprintf(want, sizeof(want), "OK %u\n", local);
+	ck_assert_uint_eq(read_full(fd, buf, strlen(want)), strlen(want));
+	ck_assert_str_eq(buf, want);
+	close(fd);
+}
+END_TEST
+
 START_TEST(transport_reset_event)
 {
 	struct vtd_buf ev = vtd_alloc(&drv, 4, true);
@@ -803,10 +859,12 @@ Suite *virtio_vsock_suite(void)
 	tcase_add_test(tc, credit_stall_and_update);
 	tcase_add_test(tc, slow_reader_buffered_then_overrun);
 	tcase_add_test(tc, half_close_both_ways);
+	tcase_add_test(tc, tx_budget_per_wakeup);
 	tcase_add_test(tc, guest_rst_closes_host_socket);
 	tcase_add_test(tc, hostile_packets);
 	tcase_add_test(tc, header_split_across_buffers);
 	tcase_add_test(tc, device_reset_closes_host_sockets);
+	tcase_add_test(tc, connect_before_driver_is_up);
 	tcase_add_test(tc, transport_reset_event);
 	tcase_add_test(tc, metrics_names);
 	suite_add_tcase(s, tc);
