@@ -23,6 +23,7 @@
 #include "boot/decompress.h"
 #include "boot/x86_entry.h"
 #include "boot/layout.h"
+#include "boot/mptable.h"
 #include "devices/acpi_pm.h"
 #include "devices/cmos_rtc.h"
 #include "devices/debug_port.h"
@@ -559,6 +560,8 @@ static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 	    .mmio_devices = mmio_devices,
 	    .n_mmio_devices = vm->nvirtio,
 	};
+	uint32_t gsis[VIRTIO_MMIO_MAX];
+	struct mptable_config mpt = {.ncpus = vm->ncpus, .gsis = gsis, .ngsis = vm->nvirtio};
 	char template_params[256] = "";
 	char *cmdline;
 	struct boot_request req = {
@@ -573,12 +576,18 @@ static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 	};
 	int ret;
 
-	for (unsigned i = 0; i < vm->nvirtio; i++)
+	for (unsigned i = 0; i < vm->nvirtio; i++) {
 		mmio_devices[i] = (struct acpi_mmio_device){.base = vm->virtio[i].base,
 							    .size = VIRTIO_MMIO_SIZE,
 							    .gsi = vm->virtio[i].gsi,
 							    .hid = "LNRO0005"};
+		gsis[i] = vm->virtio[i].gsi;
+	}
 	ret = acpi_build(&vm->mem, &acpi, &vm->rsdp_addr, err);
+	if (ret < 0)
+		return ret;
+	/* Always, beside ACPI: a guest booted with acpi=off finds its CPUs and IRQs here. */
+	ret = mptable_build(&vm->mem, &mpt, err);
 	if (ret < 0)
 		return ret;
 	if (x86_write_reset_stub(&vm->mem) < 0)
