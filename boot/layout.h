@@ -59,6 +59,7 @@
 #define IOAPIC_GSI_BASE 0
 #define IOAPIC_PINS	24
 #define COM1_IRQ	4
+#define I8042_KBD_IRQ	1 /* the keyboard's ISA IRQ (Ctrl-Alt-Del) */
 
 /* ---- I/O ports ------------------------------------------------------------- */
 #define COM1_PORT	0x3f8 /* 16550A, 8 registers */
