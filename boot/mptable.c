@@ -59,8 +59,6 @@
 
 #define LAPIC_ALL	0xff
 #define ISA_IRQS	16
-#define ISA_IRQ_PIT	0
-#define GSI_PIT		2 /* the MADT's interrupt source override, restated */
 #define ISA_IRQ_CASCADE 2
 
 static void put16(uint8_t *p, uint16_t v)
@@ -174,17 +172,19 @@ static unsigned write_entries(uint8_t *t, const struct mptable_config *cfg)
 	n++;
 
 	/*
-	 * ISA IRQ i -> pin i, edge/high, except IRQ 0 -> pin 2 as the MADT's
-	 * override says (the PC convention; KVM's default routing actually
-	 * delivers the PIT on pin 0, but a KVM guest skips the timer check,
-	 * no_timer_check, and never uses the PIT through the IOAPIC) and no
-	 * IRQ 2, the 8259 cascade.
+	 * ISA IRQ i -> pin i, edge/high, but IRQ 2 (the 8259 cascade, never an
+	 * input).  IRQ 0 stays on pin 0, where KVM's default GSI routing
+	 * delivers the in-kernel PIT, and not on pin 2 as the MADT's override
+	 * has it: a guest whose local APIC timer fails Linux's verification
+	 * (seen with Debian's generic kernel in the SVM test host) falls back to
+	 * the PIT, and with IRQ 0 on pin 2 its jiffies never advanced (boot hung
+	 * in the i8042 probe's first timed wait).  Firecracker's table does the
+	 * same.
 	 */
 	for (unsigned irq = 0; irq < ISA_IRQS; irq++) {
 		if (irq == ISA_IRQ_CASCADE)
 			continue;
-		e = put_ioint(e, MPTABLE_INT_INT, edge_high, (uint8_t)irq,
-			      (uint8_t)(irq == ISA_IRQ_PIT ? GSI_PIT : irq));
+		e = put_ioint(e, MPTABLE_INT_INT, edge_high, (uint8_t)irq, (uint8_t)irq);
 		n++;
 	}
 	/*

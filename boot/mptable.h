@@ -8,8 +8,9 @@
  * guests that way) never reads the MADT, so without an MP table Linux sees
  * one CPU and no IOAPIC routing.  With ACPI on, Linux takes the MADT and
  * only reserves this table's memory; it is written either way, describing
- * the same machine: the MADT's APIC IDs, its IOAPIC, and its ISA IRQ 0 ->
- * pin 2 override.
+ * the same machine: the MADT's APIC IDs and IOAPIC.  ISA IRQ 0 is on pin 0,
+ * where KVM delivers the PIT (the MADT's override says pin 2; see
+ * mptable.c).
  */
 #ifndef MINIVMM_MPTABLE_H
 #define MINIVMM_MPTABLE_H

@@ -859,35 +859,54 @@ static void explain_host_caused_failure(struct vm *vm)
 #ifdef MINIVMM_TEST_HOOKS
 /*
  * Test builds only (build/minivmm-test): MINIVMM_TEST_POWER_BUTTON_AFTER_MS=N
- * presses the power button N ms into the run and every N ms after that, until
- * the run ends (a press before the guest listens is lost, like a real one:
- * the tests need not guess the boot time).  The API's SendCtrlAltDel does
- * the same through mvm_vm_power_button().
+ * presses the power button every N ms until the run ends; with
+ * MINIVMM_TEST_POWER_BUTTON_WHEN=TEXT, only once the guest's console has
+ * shown TEXT (e.g. its init's "up" line: a Ctrl-Alt-Del before init has set
+ * kernel.ctrl-alt-del = 0 reboots at once, as on real hardware).  The API's
+ * SendCtrlAltDel does the same through mvm_vm_power_button().  The context
+ * lives until the process exits.
  */
+struct test_hook_button {
+	struct vm *vm;
+	uint64_t ms;
+	const char *when;
+	bool seen;
+};
+
 static void test_hook_press(struct ev_loop *loop, int fd, uint32_t events, void *opaque)
 {
-	struct vm *vm = opaque;
+	struct test_hook_button *h = opaque;
 	struct itimerspec again = {0};
 	uint64_t expirations;
-	uint64_t ms = strtoull(getenv("MINIVMM_TEST_POWER_BUTTON_AFTER_MS"), NULL, 10);
 
 	if (read(fd, &expirations, sizeof(expirations)) < 0) {
 		/* Level-triggered: nothing to drain means nothing fired. */
 	}
-	vm_power_button(vm);
-	again.it_value.tv_sec = (time_t)(ms / 1000);
-	again.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
+	if (h->when && !h->seen) {
+		char tail[sizeof(h->vm->console.recent)];
+
+		/* Racy against the vCPU writing the tail: a torn read only delays a press. */
+		console_recent(&h->vm->console, tail, sizeof(tail));
+		h->seen = strstr(tail, h->when) != NULL;
+	}
+	if (!h->when || h->seen)
+		vm_power_button(h->vm);
+	again.it_value.tv_sec = (time_t)(h->ms / 1000);
+	again.it_value.tv_nsec = (long)(h->ms % 1000) * 1000000;
 	timerfd_settime(fd, 0, &again, NULL);
 }
 
 static void test_hook_power_button(struct vm *vm)
 {
 	const char *after = getenv("MINIVMM_TEST_POWER_BUTTON_AFTER_MS");
-	unsigned long long ms;
+	struct test_hook_button *h;
 
-	if (!after || (ms = strtoull(after, NULL, 10)) == 0)
+	if (!after || strtoull(after, NULL, 10) == 0 || !(h = calloc(1, sizeof(*h))))
 		return;
-	if (ev_add_timer_ms(vm->loop, ms, test_hook_press, vm) < 0)
+	h->vm = vm;
+	h->ms = strtoull(after, NULL, 10);
+	h->when = getenv("MINIVMM_TEST_POWER_BUTTON_WHEN");
+	if (ev_add_timer_ms(vm->loop, h->ms, test_hook_press, h) < 0)
 		log_warn(&vm->log, "test hook: cannot arm the power-button timer");
 }
 #endif
