@@ -35,6 +35,18 @@ skip_on_pvm power-checks
 need_files --made-by "tests/linux/prepare, guest-images/build-microvm-kernel.sh, make" \
 	"$kernel_dir/bzImage" "$kernel" "$initrd" "$generic" "$minivmm"
 make_tmp power-checks
+# Built before this kernel fragment and init.sh, the cached images
+# cannot pass: say what to rebuild rather than fail boot by boot.
+for opt in CONFIG_X86_MPPARSE=y CONFIG_INPUT_EVDEV=y; do
+	if ! grep -qx "$opt" "$kernel_dir/config" 2>/dev/null; then
+		notok "$kernel_dir/config lacks $opt: rebuild it (guest-images/build-microvm-kernel.sh)"
+		finish
+	fi
+done
+if ! gzip -dc "$initrd" | cpio -i --quiet --to-stdout init 2>/dev/null | grep -q '^power_button()'; then
+	notok "$initrd has an init without the power-button handler: rebuild it (tests/linux/prepare)"
+	finish
+fi
 
 # 1. acpi=off, two CPUs, twelve virtio devices: everything through the MP table.
 disks=()
