@@ -1012,6 +1012,9 @@ int vm_power_button(struct vm *vm)
 		if (ret == -EAGAIN)
 			log_warn(&vm->log, "power button: the guest (acpi=off) has no keyboard "
 					   "driver listening yet; Ctrl-Alt-Del not sent");
+		else if (ret == -EBUSY)
+			log_warn(&vm->log, "power button: the guest has not read the keys typed "
+					   "before; Ctrl-Alt-Del not sent");
 		else if (ret == 0)
 			log_info(&vm->log, "power button: Ctrl-Alt-Del sent (acpi=off)");
 		return ret;
