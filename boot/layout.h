@@ -19,16 +19,16 @@
 #define CMDLINE_ADDR	 0x20000ull
 #define CMDLINE_MAX	 0x10000ull /* bytes, including the NUL */
 #define EBDA_START	 0x9fc00ull /* e820: [EBDA_START, 1 MiB) is reserved */
+#define ACPI_TABLES_ADDR 0xe0000ull /* RSDP first (legacy scan area), then tables */
+#define ACPI_TABLES_END	 0x100000ull
 /*
  * Intel MP table (boot/mptable.c): the floating pointer at the start of the
  * EBDA, where Linux's smp_scan_config() looks (the top KiB of base memory,
  * 639 KiB), then the configuration table; with many vCPUs it runs past
  * 0xa0000 into the legacy VGA window, which is RAM here and reserved in e820.
  */
-#define MPTABLE_ADDR	 EBDA_START
-#define MPTABLE_END	 ACPI_TABLES_ADDR
-#define ACPI_TABLES_ADDR 0xe0000ull /* RSDP first (legacy scan area), then tables */
-#define ACPI_TABLES_END	 0x100000ull
+#define MPTABLE_ADDR EBDA_START
+#define MPTABLE_END  ACPI_TABLES_ADDR
 /*
  * The real-mode reset vector f000:fff0.  We have no firmware, but Linux's
  * last-resort reboot (machine_real_restart, taken when a hardware-reduced

@@ -23,7 +23,8 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: acpi_dump DIR [NCPUS] [--mmio N] [--pvpanic] [--power-button GSI]\n");
+	fprintf(stderr,
+		"usage: acpi_dump DIR [NCPUS] [--mmio N] [--pvpanic] [--power-button GSI]\n");
 }
 
 static int write_file(const char *dir, const char *name, const void *data, size_t len)
