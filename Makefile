@@ -109,14 +109,17 @@ $(BUILD)/syscall_names.h:
 $(BUILD)/vmm/seccomp.o: $(BUILD)/syscall_names.h
 $(BUILD)/vmm/seccomp.o: V_CFLAGS += -I$(BUILD)
 
-# build/minivmm-test: the CLI plus test-only hooks (vmm/seccomp.c built with
-# MINIVMM_TEST_HOOKS: make a thread role break its filter on request), for
-# the integration tests; build/minivmm never contains them.
-$(BUILD)/test-hooks/vmm/seccomp.o: vmm/seccomp.c $(BUILD)/syscall_names.h
+# build/minivmm-test: the CLI plus test-only hooks (files built with
+# MINIVMM_TEST_HOOKS: vmm/seccomp.c makes a thread role break its filter on
+# request, vmm/vm.c presses the power button on a timer), for the
+# integration tests; build/minivmm never contains them.
+TEST_HOOK_OBJS := $(BUILD)/test-hooks/vmm/seccomp.o $(BUILD)/test-hooks/vmm/vm.o
+$(BUILD)/test-hooks/vmm/seccomp.o: $(BUILD)/syscall_names.h
+$(BUILD)/test-hooks/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(V_CFLAGS) -I$(BUILD) -DMINIVMM_TEST_HOOKS $(CFLAGS) -c $< -o $@
 
-$(BUILD)/minivmm-test: $(BUILD)/vmm/main.o $(BUILD)/test-hooks/vmm/seccomp.o $(BUILD)/libminivmm.a
+$(BUILD)/minivmm-test: $(BUILD)/vmm/main.o $(TEST_HOOK_OBJS) $(BUILD)/libminivmm.a
 	$(CC) $(CFLAGS) $(V_LDFLAGS) -o $@ $^ $(LIBS)
 
 # Unit tests: every `Suite *NAME_suite(void)` in tests/unit/*.c is collected
@@ -248,5 +251,5 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(INTEG_OBJS:.o=.d) $(BUILD)/vmm/main.d \
-	 $(BUILD)/test-hooks/vmm/seccomp.d
+	 $(TEST_HOOK_OBJS:.o=.d)
 -include $(wildcard $(FUZZ_BUILD)/obj/*/*.d $(FUZZ_BUILD)/obj/*/*/*.d)

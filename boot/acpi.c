@@ -200,6 +200,10 @@ static int check_config(const struct acpi_config *cfg, struct vmm_err *err)
 	if (cfg->n_mmio_devices && !cfg->mmio_devices)
 		return vmm_errf(err, -EINVAL, "ACPI: %u MMIO devices but no device table",
 				cfg->n_mmio_devices);
+	if (cfg->power_button && cfg->power_button_gsi - (uint64_t)IOAPIC_GSI_BASE >= IOAPIC_PINS)
+		return vmm_errf(
+		    err, -EINVAL, "ACPI: the power button uses GSI %u, the IOAPIC has %u-%u",
+		    cfg->power_button_gsi, IOAPIC_GSI_BASE, IOAPIC_GSI_BASE + IOAPIC_PINS - 1);
 	for (i = 0; i < cfg->n_mmio_devices; i++) {
 		const struct acpi_mmio_device *d = &cfg->mmio_devices[i];
 
@@ -302,6 +306,43 @@ static void dsdt_mmio_device(struct aml_buf *b, unsigned index, const struct acp
 	aml_end(b, dev);
 }
 
+/*
+ * The power button of a hardware-reduced machine (ACPI 6.3 4.8.2.2.1.2: a
+ * control-method power button, PNP0C0C) signalled through a Generic Event
+ * Device (5.6.9): Linux's evged driver requests the GED's one interrupt and,
+ * on each edge, runs _EVT with the GSI as Arg0; _EVT's Notify(PWRB, 0x80)
+ * is what the ACPI button driver reports as KEY_POWER.  One event source, so
+ * _EVT needs no status register to read: the edge is the press.  Edge,
+ * ActiveHigh, Exclusive like the virtio-mmio interrupts, raised as a pulse.
+ */
+static void dsdt_power_button(struct aml_buf *b, uint32_t gsi)
+{
+	size_t dev, crs, method, cond;
+
+	dev = aml_device_begin(b, "PWRB");
+	aml_name(b, "_HID");
+	aml_eisaid(b, "PNP0C0C");
+	aml_name_integer(b, "_UID", 0);
+	aml_end(b, dev);
+
+	dev = aml_device_begin(b, "GED0");
+	aml_name_string(b, "_HID", "ACPI0013");
+	aml_name_integer(b, "_UID", 0);
+	aml_name(b, "_CRS");
+	crs = aml_restemplate_begin(b);
+	aml_res_interrupt(b, AML_IRQ_CONSUMER | AML_IRQ_EDGE, gsi);
+	aml_restemplate_end(b, crs);
+	method = aml_method_begin(b, "_EVT", 1, false);
+	cond = aml_if_begin(b);
+	aml_lequal(b);
+	aml_arg(b, 0);
+	aml_integer(b, gsi);
+	aml_notify(b, "\\_SB_.PWRB", 0x80); /* 0x80: button pressed (4.8.2.2.1.2) */
+	aml_end(b, cond);
+	aml_end(b, method);
+	aml_end(b, dev);
+}
+
 static int build_dsdt_aml(struct aml_buf *b, const struct acpi_config *cfg)
 {
 	size_t sb, pkg;
@@ -314,6 +355,8 @@ static int build_dsdt_aml(struct aml_buf *b, const struct acpi_config *cfg)
 		dsdt_pvpanic(b);
 	for (i = 0; i < cfg->n_mmio_devices; i++)
 		dsdt_mmio_device(b, i, &cfg->mmio_devices[i]);
+	if (cfg->power_button)
+		dsdt_power_button(b, cfg->power_button_gsi);
 	aml_end(b, sb);
 
 	/*

@@ -7,7 +7,8 @@
  * What Linux gets from them: the CPU count and the IOAPIC (MADT: "smpboot:
  * Allowing N CPUs"), poweroff through the sleep control register and reboot
  * through the reset register (FADT), and the COM1, pvpanic and virtio-mmio
- * devices (DSDT) that a stock distro kernel can only find through ACPI.
+ * devices (DSDT) that a stock distro kernel can only find through ACPI,
+ * and the power button (DSDT: Generic Event Device + PNP0C0C).
  */
 #ifndef MINIVMM_ACPI_H
 #define MINIVMM_ACPI_H
@@ -36,6 +37,14 @@ struct acpi_config {
 	const struct acpi_mmio_device *mmio_devices;
 	unsigned n_mmio_devices; /* may be 0 */
 	bool pvpanic;		 /* QEMU0001 device at PVPANIC_PORT */
+	/*
+	 * The power button: a Generic Event Device (ACPI0013) whose one edge
+	 * interrupt, power_button_gsi, makes its _EVT Notify a PNP0C0C power
+	 * button device with 0x80 (a hardware-reduced machine has no fixed
+	 * power button).  An edge on that GSI is a press.
+	 */
+	bool power_button;
+	uint32_t power_button_gsi;
 };
 
 /*

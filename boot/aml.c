@@ -27,6 +27,11 @@
 #define AML_MULTI_NAME	  0x2f
 #define AML_EXT_OP_PREFIX 0x5b
 #define AML_DEVICE_OP	  0x82 /* after AML_EXT_OP_PREFIX */
+#define AML_METHOD_OP	  0x14
+#define AML_ARG0_OP	  0x68 /* Arg0Op..Arg6Op: 0x68..0x6e */
+#define AML_LEQUAL_OP	  0x93
+#define AML_IF_OP	  0xa0
+#define AML_NOTIFY_OP	  0x86
 #define AML_ROOT_CHAR	  '\\'
 #define AML_PARENT_PREFIX '^'
 #define AML_NULL_NAME	  0x00
@@ -421,6 +426,46 @@ size_t aml_package_begin(struct aml_buf *b, uint8_t num_elements)
 	mark = b->len;
 	aml_byte(b, num_elements);
 	return mark;
+}
+
+size_t aml_method_begin(struct aml_buf *b, const char *name, unsigned nargs, bool serialized)
+{
+	size_t mark;
+
+	aml_byte(b, AML_METHOD_OP);
+	mark = b->len;
+	aml_namestring(b, name);
+	if (nargs > 7)
+		aml_fail(b, -EINVAL, "Method %s: %u arguments, at most 7", name, nargs);
+	/* MethodFlags (20.2.5.2): ArgCount bits 0-2, SerializeFlag bit 3, SyncLevel 0. */
+	aml_byte(b, (uint8_t)(nargs | (serialized ? 0x08 : 0)));
+	return mark;
+}
+
+size_t aml_if_begin(struct aml_buf *b)
+{
+	aml_byte(b, AML_IF_OP);
+	return b->len;
+}
+
+int aml_lequal(struct aml_buf *b)
+{
+	return aml_byte(b, AML_LEQUAL_OP);
+}
+
+int aml_arg(struct aml_buf *b, unsigned n)
+{
+	if (n > 6)
+		return aml_fail(b, -EINVAL, "Arg%u: methods have Arg0..Arg6", n);
+	return aml_byte(b, (uint8_t)(AML_ARG0_OP + n));
+}
+
+int aml_notify(struct aml_buf *b, const char *path, uint64_t value)
+{
+	/* DefNotify := NotifyOp NotifyObject(SuperName) NotifyValue(TermArg), 19.6.94. */
+	aml_byte(b, AML_NOTIFY_OP);
+	aml_namestring(b, path);
+	return aml_integer(b, value);
 }
 
 int aml_end(struct aml_buf *b, size_t mark)

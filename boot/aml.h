@@ -98,6 +98,18 @@ size_t aml_package_begin(struct aml_buf *b, uint8_t num_elements);
 int aml_end(struct aml_buf *b, size_t mark);
 
 /*
+ * Method(name, nargs, Serialized|NotSerialized) { ... }: end with aml_end().
+ * If (predicate) { ... }: emit the predicate right after aml_if_begin(),
+ * then the body, then aml_end().  LEqual(a, b): aml_lequal() followed by
+ * the two operands.  Arg0..Arg6.  Notify(path, value).
+ */
+size_t aml_method_begin(struct aml_buf *b, const char *name, unsigned nargs, bool serialized);
+size_t aml_if_begin(struct aml_buf *b);
+int aml_lequal(struct aml_buf *b);
+int aml_arg(struct aml_buf *b, unsigned n);
+int aml_notify(struct aml_buf *b, const char *path, uint64_t value);
+
+/*
  * ResourceTemplate() { ... }: a Buffer whose size is known only at the end;
  * aml_restemplate_end() appends the EndTag (checksum 0: "treat as correct",
  * ACPI 6.3 6.4.2.9) and inserts BufferSize and PkgLength.

@@ -22,6 +22,14 @@
 #define ACPI_TABLES_ADDR 0xe0000ull /* RSDP first (legacy scan area), then tables */
 #define ACPI_TABLES_END	 0x100000ull
 /*
+ * Intel MP table (boot/mptable.c): the floating pointer at the start of the
+ * EBDA, where Linux's smp_scan_config() looks (the top KiB of base memory,
+ * 639 KiB), then the configuration table; with many vCPUs it runs past
+ * 0xa0000 into the legacy VGA window, which is RAM here and reserved in e820.
+ */
+#define MPTABLE_ADDR EBDA_START
+#define MPTABLE_END  ACPI_TABLES_ADDR
+/*
  * The real-mode reset vector f000:fff0.  We have no firmware, but Linux's
  * last-resort reboot (machine_real_restart, taken when a hardware-reduced
  * FADT makes it try EFI first) jumps here; a tiny stub (boot/x86_entry.c)
@@ -51,6 +59,7 @@
 #define IOAPIC_GSI_BASE 0
 #define IOAPIC_PINS	24
 #define COM1_IRQ	4
+#define I8042_KBD_IRQ	1 /* the keyboard's ISA IRQ (Ctrl-Alt-Del) */
 
 /* ---- I/O ports ------------------------------------------------------------- */
 #define COM1_PORT	0x3f8 /* 16550A, 8 registers */

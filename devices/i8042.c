@@ -6,8 +6,17 @@
  * as Linux uses it (drivers/input/serio/i8042.c): every command that answers
  * does so at once, so __i8042_command() never waits for its 500 ms timeout.
  * The AUX loopback (0xd3) echoes with the AUX status bit, which also makes
- * Linux's active-multiplexing probe conclude "no MUX".  There are no PS/2
- * devices: bytes written to the keyboard or the mouse are dropped.
+ * Linux's active-multiplexing probe conclude "no MUX".  No mouse: bytes
+ * written to it are dropped.
+ *
+ * The keyboard (IBM PS/2 keyboard command set, as atkbd.c drives it) answers
+ * at once too, through a bounded queue the controller empties into its
+ * one-byte output buffer whenever the guest has read the previous byte; each
+ * byte loaded that way is an edge on IRQ 1 if the command byte's KBDINT bit
+ * is set.  It only ever sends command replies and the keys of Ctrl-Alt-Del,
+ * so the controller's set 2 -> set 1 translation (XLATE) is modelled for
+ * those codes only.  The guest is hostile: a full queue drops the keyboard's
+ * reply (the driver times out and retries), it never grows.
  */
 #include "devices/i8042.h"
 
@@ -60,6 +69,32 @@ enum {
 	CMD_PULSE_BASE = 0xf0, /* 0xf0-0xff: pulse output lines whose bit is 0 */
 };
 
+/* Keyboard commands and replies (atkbd.c names them ATKBD_CMD_* / ATKBD_RET_*). */
+enum {
+	KBD_CMD_SETLEDS = 0xed, /* + 1 parameter byte */
+	KBD_CMD_ECHO = 0xee,
+	KBD_CMD_SCANSET = 0xf0, /* + 1 parameter byte: 0 = query */
+	KBD_CMD_GETID = 0xf2,
+	KBD_CMD_SETREP = 0xf3, /* + 1 parameter byte */
+	KBD_CMD_ENABLE = 0xf4,
+	KBD_CMD_RESET_DIS = 0xf5,
+	KBD_CMD_RESET_DEF = 0xf6,
+	KBD_CMD_RESET_BAT = 0xff,
+};
+#define KBD_RET_ACK	 0xfa
+#define KBD_RET_BAT_OK	 0xaa
+#define KBD_ID_0	 0xab
+#define KBD_ID_1	 0x83 /* an MF2 keyboard: ab 83 */
+#define KBD_SET2	 2
+#define KBD_BREAK_PREFIX 0xf0 /* set 2: the next code is a release */
+#define KBD_EXT_PREFIX	 0xe0
+#define KBD_QUEUE_LEN	 32
+
+/* Set 2 make codes of the keys this keyboard can type. */
+#define SET2_LEFTCTRL 0x14
+#define SET2_LEFTALT  0x11
+#define SET2_DELETE   0x71 /* after KBD_EXT_PREFIX */
+
 #define SELF_TEST_OK 0x55
 #define PORT_TEST_OK 0x00
 #define RAM_SIZE     32
@@ -77,10 +112,20 @@ struct i8042 {
 	uint8_t out_byte;    /* last byte put in the output buffer */
 	bool out_full;
 	bool out_aux;
+	bool out_kbd; /* the output byte came from the keyboard (it raised IRQ 1) */
 	bool last_was_cmd;
+
+	/* The keyboard on the first port. */
+	struct irq_line kbd_irq;
+	uint8_t kbd_queue[KBD_QUEUE_LEN]; /* bytes sent, not yet taken by the controller */
+	unsigned kbd_head, kbd_count;
+	uint8_t kbd_pending; /* command waiting for its parameter byte, 0 if none */
+	bool kbd_scanning;   /* keys are sent only while the driver has it enabled */
+	bool xlate_break;    /* translating: a set 2 break prefix was swallowed */
 };
 
-int i8042_create(struct i8042 **out, const struct machine_ctl *ctl, const struct logger *log)
+int i8042_create(struct i8042 **out, const struct machine_ctl *ctl, const struct irq_line *kbd_irq,
+		 const struct logger *log)
 {
 	struct i8042 *kbc;
 	int ret;
@@ -101,6 +146,14 @@ int i8042_create(struct i8042 **out, const struct machine_ctl *ctl, const struct
 	/* What a BIOS leaves behind: translation on, POST passed, kbd IRQ on. */
 	kbc->ram[0] = CTR_XLATE | CTR_SYSFLAG | CTR_KBDINT;
 	kbc->outp = OUTP_RESET_N | OUTP_A20;
+	if (kbd_irq)
+		kbc->kbd_irq = *kbd_irq;
+	/*
+	 * The keyboard starts disabled: a key typed before the guest's driver
+	 * enables it (atkbd sends 0xf4 once its probe is done) is refused with
+	 * -EAGAIN instead of waiting in the buffer to garble that probe.
+	 */
+	kbc->kbd_scanning = false;
 	*out = kbc;
 	return 0;
 }
@@ -118,6 +171,169 @@ static void put_output_locked(struct i8042 *kbc, uint8_t val, bool aux)
 	kbc->out_byte = val;
 	kbc->out_full = true;
 	kbc->out_aux = aux;
+	kbc->out_kbd = false;
+}
+
+static bool kbd_push_locked(struct i8042 *kbc, uint8_t val)
+{
+	if (kbc->kbd_count == KBD_QUEUE_LEN)
+		return false;
+	kbc->kbd_queue[(kbc->kbd_head + kbc->kbd_count) % KBD_QUEUE_LEN] = val;
+	kbc->kbd_count++;
+	return true;
+}
+
+/*
+ * The 8042's set 2 -> set 1 translation for the bytes this keyboard sends:
+ * the three make codes, the ID byte 0x83 (-> 0x41) and the scan set query
+ * answer; 0xe0 and the replies (0xfa, 0xaa, 0xab, 0xee) pass unchanged.
+ */
+static uint8_t xlate(uint8_t set2)
+{
+	switch (set2) {
+	case SET2_LEFTCTRL:
+		return 0x1d;
+	case SET2_LEFTALT:
+		return 0x38;
+	case SET2_DELETE:
+		return 0x53;
+	case KBD_ID_1:
+		return 0x41;
+	case KBD_SET2:
+		return 0x41;
+	default:
+		return set2;
+	}
+}
+
+/*
+ * Moves the keyboard's next byte into the output buffer if the guest has
+ * read the last one and the interface is enabled.  Returns true when that
+ * is an interrupt (the caller pulses kbd_irq after unlocking).
+ */
+static bool kbd_refill_locked(struct i8042 *kbc)
+{
+	while (!kbc->out_full && kbc->kbd_count && !(kbc->ram[0] & CTR_KBDDIS)) {
+		uint8_t b = kbc->kbd_queue[kbc->kbd_head];
+
+		kbc->kbd_head = (kbc->kbd_head + 1) % KBD_QUEUE_LEN;
+		kbc->kbd_count--;
+		if (kbc->ram[0] & CTR_XLATE) {
+			/* A set 2 release is F0 + make code; set 1's is make code | 0x80. */
+			if (b == KBD_BREAK_PREFIX) {
+				kbc->xlate_break = true;
+				continue;
+			}
+			b = (uint8_t)(xlate(b) | (kbc->xlate_break ? 0x80 : 0));
+			kbc->xlate_break = false;
+		}
+		put_output_locked(kbc, b, false);
+		kbc->out_kbd = true;
+		return (kbc->ram[0] & CTR_KBDINT) != 0;
+	}
+	return false;
+}
+
+static void kbd_reply_locked(struct i8042 *kbc, const uint8_t *bytes, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!kbd_push_locked(kbc, bytes[i]))
+			log_guest_error(kbc->log, &kbc->rl,
+					"i8042: keyboard queue full (the guest does not read port "
+					"0x60), reply dropped");
+}
+
+/* A byte the guest wrote to the keyboard (data port, no controller command pending). */
+static void kbd_write_locked(struct i8042 *kbc, uint8_t val)
+{
+	uint8_t ack = KBD_RET_ACK;
+	uint8_t cmd = kbc->kbd_pending;
+
+	kbc->kbd_pending = 0;
+	if (cmd) {
+		/* The parameter of SETLEDS / SETREP / SCANSET: acknowledged, LEDs and rate unused.
+		 */
+		kbd_reply_locked(kbc, &ack, 1);
+		if (cmd == KBD_CMD_SCANSET && val == 0) {
+			uint8_t set = KBD_SET2;
+
+			kbd_reply_locked(kbc, &set, 1);
+		}
+		return;
+	}
+	switch (val) {
+	case KBD_CMD_SETLEDS:
+	case KBD_CMD_SCANSET:
+	case KBD_CMD_SETREP:
+		kbc->kbd_pending = val;
+		kbd_reply_locked(kbc, &ack, 1);
+		break;
+	case KBD_CMD_ECHO:
+		kbd_reply_locked(kbc, &val, 1);
+		break;
+	case KBD_CMD_GETID: {
+		static const uint8_t id[] = {KBD_RET_ACK, KBD_ID_0, KBD_ID_1};
+
+		kbd_reply_locked(kbc, id, sizeof(id));
+		break;
+	}
+	case KBD_CMD_ENABLE:
+		kbc->kbd_scanning = true;
+		kbd_reply_locked(kbc, &ack, 1);
+		break;
+	case KBD_CMD_RESET_DIS:
+		kbc->kbd_scanning = false;
+		kbd_reply_locked(kbc, &ack, 1);
+		break;
+	case KBD_CMD_RESET_BAT: {
+		static const uint8_t bat[] = {KBD_RET_ACK, KBD_RET_BAT_OK};
+
+		/* A reset empties the keyboard's buffer and leaves it scanning. */
+		kbc->kbd_count = 0;
+		kbc->xlate_break = false;
+		kbc->kbd_scanning = true;
+		kbd_reply_locked(kbc, bat, sizeof(bat));
+		break;
+	}
+	default:
+		/* RESET_DEF, the set-3 key type commands, RESEND...: acknowledged. */
+		kbd_reply_locked(kbc, &ack, 1);
+		break;
+	}
+}
+
+int i8042_ctrl_alt_del(struct i8042 *kbc)
+{
+	static const uint8_t keys[] = {
+	    SET2_LEFTCTRL,  SET2_LEFTALT,     KBD_EXT_PREFIX, SET2_DELETE,
+	    KBD_EXT_PREFIX, KBD_BREAK_PREFIX, SET2_DELETE,    KBD_BREAK_PREFIX,
+	    SET2_LEFTALT,   KBD_BREAK_PREFIX, SET2_LEFTCTRL,
+	};
+	bool irq;
+	int ret = 0;
+
+	pthread_mutex_lock(&kbc->lock);
+	if (!kbc->kbd_scanning)
+		ret = -EAGAIN;
+	else if (KBD_QUEUE_LEN - kbc->kbd_count < sizeof(keys))
+		ret = -EBUSY;
+	else
+		for (size_t i = 0; i < sizeof(keys); i++)
+			kbd_push_locked(kbc, keys[i]);
+	irq = kbd_refill_locked(kbc);
+	/*
+	 * A key byte still unread from an earlier press: raise its edge again.
+	 * Seen once in the SVM test host: a guest idle in HLT never read the
+	 * first byte of a press and every later press found the queue full.
+	 * A spare edge costs Linux one "interrupt without data"; a lost one
+	 * costs the keyboard.
+	 */
+	if (!irq && kbc->out_full && kbc->out_kbd && (kbc->ram[0] & CTR_KBDINT))
+		irq = true;
+	pthread_mutex_unlock(&kbc->lock);
+	if (irq)
+		irq_line_pulse(&kbc->kbd_irq);
+	return ret;
 }
 
 static uint8_t status_locked(const struct i8042 *kbc)
@@ -213,7 +429,7 @@ static bool data_locked(struct i8042 *kbc, uint8_t val)
 		log_debug(kbc->log, "i8042: no mouse attached, dropping 0x%02x", val);
 		break;
 	default:
-		log_debug(kbc->log, "i8042: no keyboard attached, dropping 0x%02x", val);
+		kbd_write_locked(kbc, val);
 		break;
 	}
 	return false;
@@ -223,6 +439,7 @@ void i8042_io_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 {
 	struct i8042 *kbc = opaque;
 	uint8_t val = 0xff;
+	bool irq = false;
 
 	pthread_mutex_lock(&kbc->lock);
 	if (len != 1) {
@@ -236,11 +453,14 @@ void i8042_io_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 		/* Like the real part, an empty buffer re-reads the last byte. */
 		val = kbc->out_byte;
 		kbc->out_full = false;
+		irq = kbd_refill_locked(kbc);
 	} else if (offset == I8042_OFF_CMD) {
 		val = status_locked(kbc);
 	}
 	pthread_mutex_unlock(&kbc->lock);
 	*(uint8_t *)data = val;
+	if (irq)
+		irq_line_pulse(&kbc->kbd_irq);
 }
 
 void i8042_io_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
@@ -248,6 +468,7 @@ void i8042_io_write(void *opaque, uint64_t offset, const void *data, uint32_t le
 	struct i8042 *kbc = opaque;
 	uint8_t val;
 	bool reset = false;
+	bool irq;
 
 	if (len != 1) {
 		pthread_mutex_lock(&kbc->lock);
@@ -265,7 +486,11 @@ void i8042_io_write(void *opaque, uint64_t offset, const void *data, uint32_t le
 		kbc->last_was_cmd = true;
 		reset = command_locked(kbc, val);
 	}
+	/* A keyboard reply, or a command byte / 0xae that re-enabled the interface. */
+	irq = kbd_refill_locked(kbc);
 	pthread_mutex_unlock(&kbc->lock);
+	if (irq)
+		irq_line_pulse(&kbc->kbd_irq);
 
 	if (reset) {
 		log_info(kbc->log, "i8042: guest pulsed the reset line");

@@ -23,6 +23,13 @@
 #     8 bytes of entropy from it ("entropy virtio_rng: 1f2e...");
 #   - runs the command given on the kernel command line as `run=...` (if any;
 #     no spaces: use ${IFS} or a script);
+#   - shuts down cleanly on the power button (minivmm's SendCtrlAltDel): with
+#     ACPI, busybox acpid hears KEY_POWER on /dev/input/event* and signals
+#     init; with acpi=off, the kernel turns the Ctrl-Alt-Del minivmm types
+#     into SIGINT to init (kernel.ctrl-alt-del = 0, set here).  Init prints
+#     "minivmm-STAGE: power button: shutting down", syncs, remounts / read-only
+#     and powers off (ACPI S5), or without ACPI, where a PC cannot power
+#     itself off, reboots (minivmm then ends with status 100, as Firecracker);
 #   - ends as `minivmm.action=` says: poweroff (default, ACPI S5), reboot
 #     (reboot -f), panic (sysrq c; with panic=-1 the kernel then reboots),
 #     pvpanic (loads pvpanic-mmio first, so the panic is reported on port 0x505),
@@ -41,6 +48,27 @@ stage=initramfs
 exec </dev/console >/dev/console 2>&1
 mount -t proc proc /proc
 mount -t sysfs sys /sys
+# The power button, both ways it arrives (see the top), ends in this handler.
+# It runs between commands: a long run= command delays it, the final wait not.
+power_button() {
+	echo "minivmm-$stage: power button: shutting down"
+	sync
+	[ "$stage" = rootfs ] && mount -o remount,ro / 2>/dev/null
+	if [ -d /sys/firmware/acpi ]; then
+		poweroff -f
+	else
+		reboot -f
+	fi
+}
+trap power_button INT
+echo 0 > /proc/sys/kernel/ctrl-alt-del 2>/dev/null
+if [ -e /dev/input/event0 ] && command -v acpid >/dev/null; then
+	# busybox acpid maps KEY_POWER to the action PWRF/00000080 under its -c dir.
+	mkdir -p /etc/acpi/PWRF /var/run /var/log
+	printf '#!/bin/sh\nkill -INT 1\n' > /etc/acpi/PWRF/00000080
+	chmod +x /etc/acpi/PWRF/00000080
+	acpid -c /etc/acpi -l /var/log/acpid.log
+fi
 echo "minivmm-$stage: up"
 echo "nproc=$(nproc)"
 grep MemTotal /proc/meminfo
@@ -207,4 +235,9 @@ shell)
 none) ;;
 *) echo "minivmm-$stage: unknown action $action" ;;
 esac
-while :; do sleep 3600; done
+# In the background with wait: a trapped signal (the power button) ends the
+# wait at once, where a foreground sleep would hold it for up to an hour.
+while :; do
+	sleep 3600 &
+	wait $!
+done

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "boot/decompress.h"
 #include "boot/x86_entry.h"
 #include "boot/layout.h"
+#include "boot/mptable.h"
 #include "devices/acpi_pm.h"
 #include "devices/cmos_rtc.h"
 #include "devices/debug_port.h"
@@ -271,11 +273,12 @@ static void ignore_write(void *opaque, uint64_t offset, const void *data, uint32
 static int create_devices(struct vm *vm, struct vmm_err *err)
 {
 	struct irq_line com1_irq = {&vm->irqchip, COM1_IRQ};
+	struct irq_line kbd_irq = {&vm->irqchip, I8042_KBD_IRQ};
 	int ret;
 
 	if ((ret = serial8250_create(&vm->uart, &com1_irq, console_output, console_rx_ready,
 				     &vm->console, &vm->log)) < 0 ||
-	    (ret = i8042_create(&vm->i8042, &vm->ctl, &vm->log)) < 0 ||
+	    (ret = i8042_create(&vm->i8042, &vm->ctl, &kbd_irq, &vm->log)) < 0 ||
 	    (ret = cmos_rtc_create(&vm->rtc, &vm->log)) < 0 ||
 	    (ret = acpi_pm_create(&vm->acpi_pm, &vm->ctl, &vm->log)) < 0 ||
 	    (ret = pvpanic_create(&vm->pvpanic, &vm->ctl, &vm->log)) < 0 ||
@@ -606,6 +609,37 @@ static void unpack_initrd(struct vm *vm, const struct mvm_config *cfg)
 		 vm->initrd_unpacked_len);
 }
 
+/* Whether Linux will run without ACPI: an "acpi=off" word on its command line. */
+static bool cmdline_acpi_off(const char *cmdline)
+{
+	const char *p = cmdline;
+	size_t len = strlen("acpi=off");
+
+	while ((p = strstr(p, "acpi=off")) != NULL) {
+		if ((p == cmdline || p[-1] == ' ') && (p[len] == '\0' || p[len] == ' '))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/*
+ * The power button's GSI comes from the virtio slots' allocation: the next
+ * one after the last slot (GSI VIRTIO_MMIO_GSI0 + nvirtio), so the slot
+ * table stays "slot i has GSI 5 + i".  Called once every virtio device
+ * exists.
+ */
+static int alloc_power_button_gsi(struct vm *vm, struct vmm_err *err)
+{
+	uint32_t gsi = VIRTIO_MMIO_GSI0 + vm->nvirtio;
+
+	if (gsi >= IOAPIC_GSI_BASE + IOAPIC_PINS)
+		return vmm_errf(err, -ENOSPC, "no IOAPIC pin left for the power button (GSI %u)",
+				gsi);
+	vm->power_button_gsi = gsi;
+	return 0;
+}
+
 static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_err *err)
 {
 	struct acpi_mmio_device mmio_devices[VIRTIO_MMIO_MAX];
@@ -614,7 +648,10 @@ static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 	    .pvpanic = true,
 	    .mmio_devices = mmio_devices,
 	    .n_mmio_devices = vm->nvirtio,
+	    .power_button = true,
 	};
+	uint32_t gsis[VIRTIO_MMIO_MAX];
+	struct mptable_config mpt = {.ncpus = vm->ncpus, .gsis = gsis, .ngsis = vm->nvirtio};
 	char template_params[256] = "";
 	char *cmdline;
 	struct boot_request req = {
@@ -629,12 +666,22 @@ static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 	};
 	int ret;
 
-	for (unsigned i = 0; i < vm->nvirtio; i++)
+	for (unsigned i = 0; i < vm->nvirtio; i++) {
 		mmio_devices[i] = (struct acpi_mmio_device){.base = vm->virtio[i].base,
 							    .size = VIRTIO_MMIO_SIZE,
 							    .gsi = vm->virtio[i].gsi,
 							    .hid = "LNRO0005"};
+		gsis[i] = vm->virtio[i].gsi;
+	}
+	ret = alloc_power_button_gsi(vm, err);
+	if (ret < 0)
+		return ret;
+	acpi.power_button_gsi = vm->power_button_gsi;
 	ret = acpi_build(&vm->mem, &acpi, &vm->rsdp_addr, err);
+	if (ret < 0)
+		return ret;
+	/* Always, beside ACPI: a guest booted with acpi=off finds its CPUs and IRQs here. */
+	ret = mptable_build(&vm->mem, &mpt, err);
 	if (ret < 0)
 		return ret;
 	if (x86_write_reset_stub(&vm->mem) < 0)
@@ -651,6 +698,7 @@ static int load_kernel(struct vm *vm, const struct mvm_config *cfg, struct vmm_e
 	if (!cmdline)
 		return vmm_errf(err, -ENOMEM, "out of memory");
 	req.cmdline = cmdline;
+	vm->acpi_off = cmdline_acpi_off(cmdline);
 	ret = boot_load_kernel(&vm->mem, &req, &vm->entry, err);
 	free(cmdline);
 	if (ret < 0)
@@ -892,6 +940,61 @@ static void explain_host_caused_failure(struct vm *vm)
 			  lstar);
 }
 
+#ifdef MINIVMM_TEST_HOOKS
+/*
+ * Test builds only (build/minivmm-test): MINIVMM_TEST_POWER_BUTTON_AFTER_MS=N
+ * presses the power button every N ms until the run ends; with
+ * MINIVMM_TEST_POWER_BUTTON_WHEN=TEXT, only once the guest's console has
+ * shown TEXT (e.g. its init's "up" line: a Ctrl-Alt-Del before init has set
+ * kernel.ctrl-alt-del = 0 reboots at once, as on real hardware).  The API's
+ * SendCtrlAltDel does the same through mvm_vm_power_button().  The context
+ * lives until the process exits.
+ */
+struct test_hook_button {
+	struct vm *vm;
+	uint64_t ms;
+	const char *when;
+	bool seen;
+};
+
+static void test_hook_press(struct ev_loop *loop, int fd, uint32_t events, void *opaque)
+{
+	struct test_hook_button *h = opaque;
+	struct itimerspec again = {0};
+	uint64_t expirations;
+
+	if (read(fd, &expirations, sizeof(expirations)) < 0) {
+		/* Level-triggered: nothing to drain means nothing fired. */
+	}
+	if (h->when && !h->seen) {
+		char tail[sizeof(h->vm->console.recent)];
+
+		/* Racy against the vCPU writing the tail: a torn read only delays a press. */
+		console_recent(&h->vm->console, tail, sizeof(tail));
+		h->seen = strstr(tail, h->when) != NULL;
+	}
+	if (!h->when || h->seen)
+		vm_power_button(h->vm);
+	again.it_value.tv_sec = (time_t)(h->ms / 1000);
+	again.it_value.tv_nsec = (long)(h->ms % 1000) * 1000000;
+	timerfd_settime(fd, 0, &again, NULL);
+}
+
+static void test_hook_power_button(struct vm *vm)
+{
+	const char *after = getenv("MINIVMM_TEST_POWER_BUTTON_AFTER_MS");
+	struct test_hook_button *h;
+
+	if (!after || strtoull(after, NULL, 10) == 0 || !(h = calloc(1, sizeof(*h))))
+		return;
+	h->vm = vm;
+	h->ms = strtoull(after, NULL, 10);
+	h->when = getenv("MINIVMM_TEST_POWER_BUTTON_WHEN");
+	if (ev_add_timer_ms(vm->loop, h->ms, test_hook_press, h) < 0)
+		log_warn(&vm->log, "test hook: cannot arm the power-button timer");
+}
+#endif
+
 /* Stops the vCPU threads, parked or running, and joins them. */
 static void vm_stop_vcpus(struct vm *vm)
 {
@@ -931,6 +1034,9 @@ int vm_start(struct vm *vm, struct vmm_err *err)
 		ctl_end(&vm->control);
 		return ret;
 	}
+#ifdef MINIVMM_TEST_HOOKS
+	test_hook_power_button(vm);
+#endif
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		ret = vcpu_start(vm->vcpus[i]);
 		if (ret < 0) {
@@ -1240,6 +1346,28 @@ void vm_destroy(struct vm *vm)
 
 int vm_power_button(struct vm *vm)
 {
-	(void)vm;
-	return -ENOSYS; /* the ACPI power button and its i8042 fallback: issue 11 */
+	int ret;
+
+	/*
+	 * Without ACPI the guest has no power button; Firecracker's
+	 * SendCtrlAltDel types Ctrl-Alt-Del, which Linux's keyboard driver turns
+	 * into SIGINT to init (kernel.ctrl-alt-del = 0) or a reboot.
+	 */
+	if (vm->acpi_off) {
+		ret = i8042_ctrl_alt_del(vm->i8042);
+		if (ret == -EAGAIN)
+			log_warn(&vm->log, "power button: the guest (acpi=off) has no keyboard "
+					   "driver listening yet; Ctrl-Alt-Del not sent");
+		else if (ret == -EBUSY)
+			log_warn(&vm->log, "power button: the guest has not read the keys typed "
+					   "before; Ctrl-Alt-Del not sent");
+		else if (ret == 0)
+			log_info(&vm->log, "power button: Ctrl-Alt-Del sent (acpi=off)");
+		return ret;
+	}
+	/* An edge on the GED's GSI is a press: its _EVT notifies the button with 0x80. */
+	vm->irqchip.set_level(vm->irqchip.opaque, vm->power_button_gsi, 1);
+	vm->irqchip.set_level(vm->irqchip.opaque, vm->power_button_gsi, 0);
+	log_info(&vm->log, "power button: pressed (ACPI GED, GSI %u)", vm->power_button_gsi);
+	return 0;
 }

@@ -95,6 +95,14 @@ struct vm {
 	unsigned nvirtio;
 	struct irq_chip irqfd_chip; /* set_level(1) writes the slot's irqfd */
 
+	/*
+	 * The power button (vm_power_button): the Generic Event Device's GSI,
+	 * the next one after the virtio slots', and whether the kernel command
+	 * line says acpi=off (then Ctrl-Alt-Del on the i8042 instead).
+	 */
+	uint32_t power_button_gsi;
+	bool acpi_off;
+
 	struct mapped_file kernel;
 	struct mapped_file initrd;
 	uint8_t *initrd_unpacked; /* malloc'd: the initrd decompressed on the host, or NULL */

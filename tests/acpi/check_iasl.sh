@@ -15,7 +15,8 @@
 #  - the RSDP, which this iasl cannot disassemble from a binary file, is
 #    compiled by iasl from the fields we wrote and must match byte for byte
 #    (both checksums included).
-# DSDT, FACP and APIC must exist in every shape.  Prints "N passed, N failed".
+# DSDT, FACP and APIC must exist in every shape; the power button's GED
+# and _EVT must read back as written.  Prints "N passed, N failed".
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -141,6 +142,38 @@ check_shape 1 --pvpanic
 check_shape 4 --mmio 2
 check_shape 4 --mmio 2 --pvpanic
 check_shape 64 --mmio 16 --pvpanic
+check_shape 2 --mmio 3 --pvpanic --power-button 8
+check_shape 64 --mmio 16 --pvpanic --power-button 21
+
+# The power button as ACPICA reads it back: a PNP0C0C device, and the GED
+# (ACPI0013) with its one edge interrupt on the GSI we asked for and an _EVT
+# that notifies the button with 0x80 for that GSI.
+check_power_button() {
+	shape="power button"
+	dir=$tmp/power_button
+	mkdir -p "$dir"
+	if ! "$dump" "$dir" 2 --mmio 3 --power-button 8 >"$dir/dump.log" 2>&1 ||
+	   ! (cd "$dir" && iasl -d DSDT.dat >dis.log 2>&1); then
+		fail "acpi_dump/iasl -d failed" "$dir/dump.log"
+		return
+	fi
+	sed -n '/Device (GED0)/,/^        }/p' "$dir/DSDT.dsl" >"$dir/ged.dsl"
+	for want in 'Name (_HID, "ACPI0013"' \
+		'Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, )' \
+		'0x00000008,' 'Method (_EVT, 1, NotSerialized)' 'If ((Arg0 == 0x08))' \
+		'Notify (\_SB.PWRB, 0x80)'; do
+		if ! grep -q -F -- "$want" "$dir/ged.dsl"; then
+			fail "DSDT: the GED lacks '$want'" "$dir/ged.dsl"
+			return
+		fi
+	done
+	if ! grep -A2 'Device (PWRB)' "$dir/DSDT.dsl" | grep -q 'EisaId ("PNP0C0C")'; then
+		fail "DSDT: no PNP0C0C power button device" "$dir/DSDT.dsl"
+		return
+	fi
+	pass
+}
+check_power_button
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * acpi_dump DIR [NCPUS] [--mmio N] [--pvpanic]
+ * acpi_dump DIR [NCPUS] [--mmio N] [--pvpanic] [--power-button GSI]
  *
  * Builds the ACPI tables minivmm would give a VM with NCPUS vCPUs (default 1),
  * N fake "LNRO0005" virtio-mmio devices laid out as boot/layout.h says, and
- * optionally the pvpanic device, into fake guest memory; follows the
+ * optionally the pvpanic device and the power button (Generic Event Device on
+ * GSI), into fake guest memory; follows the
  * pointers from the RSDP and writes every table to DIR/<SIG>.dat (RSDP.dat,
  * XSDT.dat, FACP.dat, APIC.dat, DSDT.dat) for `iasl -d`
  * (tests/acpi/check_iasl.sh).
@@ -22,7 +23,8 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: acpi_dump DIR [NCPUS] [--mmio N] [--pvpanic]\n");
+	fprintf(stderr,
+		"usage: acpi_dump DIR [NCPUS] [--mmio N] [--pvpanic] [--power-button GSI]\n");
 }
 
 static int write_file(const char *dir, const char *name, const void *data, size_t len)
@@ -96,6 +98,9 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--pvpanic")) {
 			cfg.pvpanic = true;
+		} else if (!strcmp(argv[i], "--power-button") && i + 1 < argc) {
+			cfg.power_button = true;
+			cfg.power_button_gsi = (uint32_t)strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--mmio") && i + 1 < argc) {
 			cfg.n_mmio_devices = (unsigned)strtoul(argv[++i], NULL, 0);
 		} else if (argv[i][0] == '-') {

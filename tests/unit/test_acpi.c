@@ -298,6 +298,41 @@ START_TEST(dsdt_pvpanic_and_mmio_devices)
 }
 END_TEST
 
+START_TEST(dsdt_power_button_through_ged)
+{
+	struct acpi_config cfg = {.ncpus = 1, .power_button = true, .power_button_gsi = 21};
+	/* PNP0C0C as EisaId, the GED's _HID and its one edge interrupt (GSI 21). */
+	static const uint8_t pnp0c0c[] = {0x0c, 0x41, 0xd0, 0x0c, 0x0c};
+	static const uint8_t ged_irq[] = {0x89, 0x06, 0x00, 0x03, 0x01, 21, 0, 0, 0};
+	/* _EVT: If (Arg0 == 21) { Notify (\_SB.PWRB, 0x80) } */
+	static const uint8_t evt[] = {'_',  'E',  'V', 'T',  0x01, 0xa0, 0x12, 0x93,
+				      0x68, 0x0a, 21,  0x86, '\\', 0x2e, '_',  'S',
+				      'B',  '_',  'P', 'W',  'R',  'B',	 0x0a, 0x80};
+	struct vmm_err err = {{0}};
+	struct tables tb;
+	uint64_t rsdp;
+	uint32_t len;
+
+	build_ok(&cfg, &tb);
+	len = get32(tb.dsdt + 4);
+	ck_assert_ptr_nonnull(find(tb.dsdt, len, "ACPI0013", 8));
+	ck_assert_ptr_nonnull(find(tb.dsdt, len, pnp0c0c, sizeof(pnp0c0c)));
+	ck_assert_ptr_nonnull(find(tb.dsdt, len, ged_irq, sizeof(ged_irq)));
+	ck_assert_ptr_nonnull(find(tb.dsdt, len, evt, sizeof(evt)));
+
+	/* Without it: none of that. */
+	build_ok(&one_cpu, &tb);
+	len = get32(tb.dsdt + 4);
+	ck_assert_ptr_null(find(tb.dsdt, len, "ACPI0013", 8));
+	ck_assert_ptr_null(find(tb.dsdt, len, "PWRB", 4));
+
+	/* A GSI the IOAPIC does not have. */
+	cfg.power_button_gsi = IOAPIC_PINS;
+	ck_assert_int_eq(acpi_build(&gm, &cfg, &rsdp, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "power button"));
+}
+END_TEST
+
 START_TEST(tables_are_deterministic_and_per_vm)
 {
 	struct acpi_config cfg = {.ncpus = 4, .pvpanic = true};
@@ -477,6 +512,7 @@ Suite *acpi_suite(void)
 	tcase_add_test(tc, madt_one_lapic_per_cpu);
 	tcase_add_test(tc, dsdt_s5_and_com1);
 	tcase_add_test(tc, dsdt_pvpanic_and_mmio_devices);
+	tcase_add_test(tc, dsdt_power_button_through_ged);
 	tcase_add_test(tc, tables_are_deterministic_and_per_vm);
 	tcase_add_test(tc, bad_configs_rejected);
 	tcase_add_test(tc, largest_config_fits);

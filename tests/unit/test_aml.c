@@ -432,6 +432,44 @@ START_TEST(s5_package)
 }
 END_TEST
 
+START_TEST(event_method_with_if_and_notify)
+{
+	struct aml_buf b;
+	size_t method, cond;
+
+	aml_init(&b, 0);
+	method = aml_method_begin(&b, "_EVT", 1, false);
+	cond = aml_if_begin(&b);
+	aml_lequal(&b);
+	aml_arg(&b, 0);
+	aml_integer(&b, 0x15);
+	aml_notify(&b, "\\_SB_.PWRB", 0x80);
+	aml_end(&b, cond);
+	aml_end(&b, method);
+	ck_assert_int_eq(b.error, 0);
+	/*
+	 * What iasl emits for Method (_EVT, 1, NotSerialized) {
+	 * If ((Arg0 == 0x15)) { Notify (\_SB.PWRB, 0x80) } }.
+	 */
+	ck_assert_bytes(&b, 0x14, 0x19, '_', 'E', 'V', 'T', 0x01, 0xa0, 0x12, 0x93, 0x68, 0x0a,
+			0x15, 0x86, '\\', 0x2e, '_', 'S', 'B', '_', 'P', 'W', 'R', 'B', 0x0a, 0x80);
+	aml_free(&b);
+
+	/* Serialized with 7 arguments; 8 and Arg7 do not exist. */
+	aml_init(&b, 0);
+	aml_end(&b, aml_method_begin(&b, "M000", 7, true));
+	ck_assert_bytes(&b, 0x14, 0x06, 'M', '0', '0', '0', 0x0f);
+	aml_free(&b);
+	aml_init(&b, 0);
+	aml_method_begin(&b, "M000", 8, false);
+	ck_assert_int_eq(b.error, -EINVAL);
+	aml_free(&b);
+	aml_init(&b, 0);
+	ck_assert_int_eq(aml_arg(&b, 7), -EINVAL);
+	aml_free(&b);
+}
+END_TEST
+
 Suite *aml_suite(void)
 {
 	Suite *s = suite_create("aml");
@@ -452,6 +490,7 @@ Suite *aml_suite(void)
 	tcase_add_test(tc, resource_descriptor_validation);
 	tcase_add_test(tc, nested_device_in_scope);
 	tcase_add_test(tc, s5_package);
+	tcase_add_test(tc, event_method_with_if_and_notify);
 	suite_add_tcase(s, tc);
 	return s;
 }
