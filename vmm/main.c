@@ -522,6 +522,28 @@ static bool ambiguous(const char *arg)
  * Two steps so that --config is read first and every flag overrides it,
  * whatever the order on the command line: collect, load the file, apply.
  */
+/*
+ * Installed as (or linked to) a file named "firecracker", minivmm answers
+ * --version as Firecracker does, first line "Firecracker vX.Y.Z": Kata
+ * Containers' Firecracker driver reads that line's second word and refuses
+ * anything older than 0.21.1.  The version named is the Firecracker release
+ * whose API names and JSON fields the supported subset follows (README
+ * "HTTP API"); the second line says what really runs.
+ */
+#define FIRECRACKER_API_VERSION "1.4.1"
+
+static void print_version(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+
+	base = base ? base + 1 : argv0;
+	if (strcmp(base, "firecracker") == 0)
+		printf("Firecracker v" FIRECRACKER_API_VERSION "\n" PROG " " MINIVMM_VERSION
+		       " (a Firecracker API subset: see its README, \"HTTP API\")\n");
+	else
+		printf(PROG " " MINIVMM_VERSION "\n");
+}
+
 static void parse_args(int argc, char **argv, struct mvm_config *cfg)
 {
 	struct pending *pending = calloc((size_t)argc + 1, sizeof(*pending));
@@ -542,7 +564,7 @@ static void parse_args(int argc, char **argv, struct mvm_config *cfg)
 			usage(stdout);
 			exit(0);
 		case 'V':
-			printf(PROG " " MINIVMM_VERSION "\n");
+			print_version(argv[0]);
 			exit(0);
 		case OPT_CONFIG:
 			if (config_path)

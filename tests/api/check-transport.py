@@ -228,6 +228,18 @@ def main():
     check("the socket is removed on exit", not os.path.exists(path))
     for f in (mfifo, lfifo):
         os.unlink(f)
+
+    # Kata reads `firecracker --version`'s first line, second word (>= 0.21.1).
+    link = os.path.join(tmp, "firecracker")
+    os.symlink(os.path.abspath(MINIVMM), link)
+    out = subprocess.run([link, "--version"], capture_output=True, text=True).stdout.splitlines()
+    os.unlink(link)
+    fc = out[0].split(" ")[1].lstrip("v") if out and len(out[0].split(" ")) > 1 else "0"
+    check("run as 'firecracker', --version's first line is 'Firecracker vX.Y.Z' >= 0.21.1",
+          out and out[0].startswith("Firecracker v")
+          and tuple(int(x) for x in fc.split(".")) >= (0, 21, 1), out)
+    own = subprocess.run([MINIVMM, "--version"], capture_output=True, text=True).stdout
+    check("run as 'minivmm', --version names minivmm", own.startswith("minivmm "), own)
     os.rmdir(tmp) if not os.path.exists(path) else None
     print(f"{sum(results)} passed, {len(results) - sum(results)} failed")
     return 0 if all(results) else 1
