@@ -99,7 +99,7 @@ expect embed "the guest answered over vsock" '^embed: the guest answered over vs
 expect embed "paused" '^embed: state Paused'
 expect embed "resumed" '^embed: state Running'
 expect embed "the exit callback ran" '^embed: the run ends: '
-expect embed "the run ended" '^embed: ended: '
+expect embed "the power button powered the guest off (ACPI GED -> acpid)" '^embed: ended: poweroff'
 
 # 5. Pause/resume in detail.
 start=$SECONDS
