@@ -61,7 +61,7 @@ fi
 # shellcheck disable=SC2046  # pkg-config's words are separate arguments
 for prog in pause_check disk_swap_check; do
 	# shellcheck disable=SC2046  # pkg-config's words are separate arguments
-	cc -O2 -Wall -Wextra -o "$tmp/$prog" "tests/library/$prog.c" \
+	cc -O2 -Wall -Wextra -o "$tmp/$prog" "tests/library/$prog.c" tests/library/common.c \
 		$(pkg-config --cflags minivmm) $(pkg-config --libs minivmm) -lpthread 2>"$tmp/pc.log" ||
 		notok "$prog did not build: $(head -3 "$tmp/pc.log" | tr '\n' ' ')"
 done
