@@ -996,31 +996,9 @@ END_TEST
 
 /* ---- Metrics and disk replacement (mvm_vm_metrics, mvm_vm_replace_disk) ---- */
 
-struct metric_table {
-	char name[16][48];
-	uint64_t value[16];
-	unsigned n;
-};
-
-static void collect_metric(void *opaque, const char *name, uint64_t value)
-{
-	struct metric_table *t = opaque;
-
-	ck_assert_uint_lt(t->n, 16);
-	snprintf(t->name[t->n], sizeof(t->name[0]), "%s", name);
-	t->value[t->n++] = value;
-}
-
 static uint64_t blk_metric(const char *name)
 {
-	struct metric_table t = {.n = 0};
-
-	virtio_blk_device_ops(blk)->metrics(blk, "blk0", collect_metric, &t);
-	for (unsigned i = 0; i < t.n; i++)
-		if (strcmp(t.name[i], name) == 0)
-			return t.value[i];
-	ck_abort_msg("no metric %s", name);
-	return 0;
+	return vtd_metric(virtio_blk_device_ops(blk), blk, "blk0", name);
 }
 
 START_TEST(metrics_count_requests_bytes_and_errors)
