@@ -96,6 +96,18 @@ void log_guest_error(const struct logger *log, struct ratelimit *rl, const char 
 	va_end(ap);
 }
 
+int errbuf(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
 int vmm_errf(struct vmm_err *err, int ret, const char *fmt, ...)
 {
 	va_list ap;
