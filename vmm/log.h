@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 enum log_level {
 	LOG_ERROR = 0,
@@ -97,5 +98,8 @@ int errbuf(char *err, size_t errlen, int ret, const char *fmt, ...)
 
 /* Monotonic clock in nanoseconds. */
 uint64_t clock_ns(void);
+
+/* Now + ms on CLOCK_MONOTONIC: a deadline for a condvar set to that clock. */
+struct timespec monotonic_after_ms(unsigned ms);
 
 #endif
