@@ -59,6 +59,14 @@ static void file_read(uint64_t off, void *buf, size_t len)
 	close(fd);
 }
 
+static void file_write(uint64_t off, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, buf, len, (off_t)off), (ssize_t)len);
+	close(fd);
+}
+
 static uint64_t file_checksum(void)
 {
 	uint8_t *buf = malloc(DISK_BYTES);
@@ -746,12 +754,7 @@ START_TEST(budget_caps_bytes_and_splits_big_requests)
 	start_device_loop(MVM_DISK_CACHE_WRITEBACK, 16u << 20, 32);
 	for (unsigned i = 0; i < sizeof(marker); i++)
 		marker[i] = (uint8_t)(0xa5 ^ i);
-	{
-		int fd = open(path, O_WRONLY);
-		ck_assert_int_ge(fd, 0);
-		ck_assert_int_eq(pwrite(fd, marker, sizeof(marker), 9 << 20), sizeof(marker));
-		close(fd);
-	}
+	file_write(9 << 20, marker, sizeof(marker));
 	hdr = header(VIRTIO_BLK_T_IN, 0);
 	data = vtd_alloc(&drv, 1u << 20, true);
 	st = status_buf();
@@ -1095,12 +1098,7 @@ START_TEST(replace_image_waits_for_the_request_in_flight)
 
 	start_device_loop(MVM_DISK_CACHE_WRITEBACK, 16u << 20, 32);
 	memset(marker, 0xa7, sizeof(marker));
-	{
-		int fd = open(path, O_WRONLY);
-		ck_assert_int_ge(fd, 0);
-		ck_assert_int_eq(pwrite(fd, marker, sizeof(marker), 9 << 20), sizeof(marker));
-		close(fd);
-	}
+	file_write(9 << 20, marker, sizeof(marker));
 	hdr = header(VIRTIO_BLK_T_IN, 0);
 	data = vtd_alloc(&drv, 1u << 20, true);
 	st = status_buf();
