@@ -27,6 +27,7 @@
 #include "vmm/api_json.h"
 #include "vmm/log.h"
 #include "vmm/seccomp.h"
+#include "vmm/unix_sock.h"
 
 struct api_server {
 	struct api_ctx *ctx;
@@ -191,39 +192,10 @@ static void *api_thread(void *opaque)
 
 static int make_socket(const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	struct stat st;
-	int fd, ret;
+	struct vmm_err e = {{0}};
+	int ret = unix_listen("--api-sock", path, API_HTTP_MAX_CONNS, &e);
 
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return errbuf(err, errlen, -ENAMETOOLONG,
-			      "--api-sock %s: path longer than %zu bytes", path,
-			      sizeof(addr.sun_path) - 1);
-	/* An existing file (a stale socket too) may be someone's: never unlink it for them. */
-	if (lstat(path, &st) == 0)
-		return errbuf(err, errlen, -EEXIST,
-			      "--api-sock %s: the path exists; remove it or choose another", path);
-	strcpy(addr.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return errbuf(err, errlen, -errno, "--api-sock: socket: %s", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		ret = -errno;
-		close(fd);
-		return errbuf(err, errlen, ret, "--api-sock %s: bind: %s", path, strerror(-ret));
-	}
-	/*
-	 * 0600 before listen(): until listen() a connect() is refused, so there
-	 * is no moment when another user could connect through a wider mode
-	 * (and no process-wide umask change that would race other threads).
-	 */
-	if (chmod(path, 0600) < 0 || listen(fd, API_HTTP_MAX_CONNS) < 0) {
-		ret = -errno;
-		unlink(path);
-		close(fd);
-		return errbuf(err, errlen, ret, "--api-sock %s: %s", path, strerror(-ret));
-	}
-	return fd;
+	return ret < 0 ? errbuf(err, errlen, ret, "%s", e.msg) : ret;
 }
 
 int api_server_create(const char *path, struct api_ctx *ctx, enum mvm_seccomp seccomp,
