@@ -184,6 +184,7 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_HELPER_OBJS := $(FUZZ_BUILD)/obj/tests/unit/virtio_driver.o $(FUZZ_BUILD)/obj/tests/unit/fake_machine.o \
+		    $(FUZZ_BUILD)/obj/tests/unit/fake_api_backend.o \
 		    $(FUZZ_BUILD)/obj/tests/fuzz/virtio_fuzz.o $(FUZZ_BUILD)/obj/tests/fuzz/check_shim.o
 
 $(FUZZ_BUILD)/obj/%.o: %.c

@@ -33,6 +33,10 @@ from benchlib import (BUILD, CACHE, IN_L1, MINIVMM, WHERE_LINUX, indented,  # no
                       interleaved, minivmm_argv, qemu_microvm_argv, require,
                       rerun_in_l1_without_kvm, run_vmm, with_spread)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "tests", "linux"))
+from vsock_hybrid import drain, vconnect  # noqa: E402
+
 TOOL = os.path.join(BUILD, "vsock_tool")
 KERNEL = os.path.join(CACHE, "microvm-kernel/bzImage")
 INITRD = os.path.join(CACHE, "guest-initramfs.cpio.gz")
@@ -70,17 +74,7 @@ def make_initrd(tmp):
 
 def uds_connect(uds):
     def connect(port):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(60)
-        s.connect(uds)
-        s.sendall(b"CONNECT %d\n" % port)
-        line = b""
-        while not line.endswith(b"\n"):
-            c = s.recv(1)
-            if not c:
-                raise ConnectionRefusedError("guest port %d refused" % port)
-            line += c
-        return s
+        return vconnect(uds, port, timeout=60)[0]
     return connect
 
 
@@ -95,12 +89,7 @@ def measure(connect, nbytes, rr_seconds):
     out = {}
     s = connect(5001)
     t0 = time.monotonic()
-    got = 0
-    while True:
-        b = s.recv(1 << 20)
-        if not b:
-            break
-        got += len(b)
+    got = drain(s)
     dt = time.monotonic() - t0
     s.close()
     out[ROWS[0]] = got / dt / (1 << 20) if got == nbytes else None
@@ -111,8 +100,7 @@ def measure(connect, nbytes, rr_seconds):
     while left:
         left -= s.send(buf[:min(left, len(buf))])
     s.shutdown(socket.SHUT_WR)
-    while s.recv(65536):
-        pass
+    drain(s)
     out[ROWS[1]] = nbytes / (time.monotonic() - t0) / (1 << 20)
     s.close()
     s = connect(5000)

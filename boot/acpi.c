@@ -14,6 +14,7 @@
 #include "boot/acpi.h"
 #include "boot/aml.h"
 #include "boot/layout.h"
+#include "boot/table_bytes.h"
 
 #define ACPI_CREATOR_ID	      "MVMM"
 #define ACPI_CREATOR_REVISION 1
@@ -109,39 +110,7 @@ struct acpi_layout {
 
 uint8_t acpi_sum8(const void *data, size_t len)
 {
-	const uint8_t *p = data;
-	uint8_t sum = 0;
-
-	while (len--)
-		sum = (uint8_t)(sum + *p++);
-	return sum;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-/* Copies up to n characters of s and pads with spaces (OEM IDs are space-padded). */
-static void put_padded(uint8_t *p, const char *s, size_t n)
-{
-	size_t len = strnlen(s, n);
-
-	memcpy(p, s, len);
-	memset(p + len, ' ', n - len);
+	return table_sum8(data, len);
 }
 
 static void put_header(uint8_t *t, const char sig[4], size_t len, uint8_t revision)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "boot/layout.h"
+#include "boot/table_bytes.h"
 
 #define MP_SPEC_REV_1_4 4
 
@@ -60,35 +61,6 @@
 #define LAPIC_ALL	0xff
 #define ISA_IRQS	16
 #define ISA_IRQ_CASCADE 2
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static uint8_t sum8(const uint8_t *p, size_t len)
-{
-	uint8_t sum = 0;
-
-	while (len--)
-		sum = (uint8_t)(sum + *p++);
-	return sum;
-}
-
-static void put_padded(uint8_t *p, const char *s, size_t n)
-{
-	size_t len = strnlen(s, n);
-
-	memcpy(p, s, len);
-	memset(p + len, ' ', n - len);
-}
 
 /* Pins that get an I/O interrupt entry beyond the ISA ones: one bit per pin. */
 static uint32_t extra_pins(const struct mptable_config *cfg)
@@ -258,7 +230,7 @@ int mptable_build(struct guest_mem *gm, const struct mptable_config *cfg, struct
 	put32(t + HDR_LAPIC_ADDRESS, (uint32_t)LAPIC_ADDR);
 	put16(t + HDR_EXT_LENGTH, 0);
 	t[HDR_EXT_CHECKSUM] = 0;
-	t[HDR_CHECKSUM] = (uint8_t)-sum8(t, table_len);
+	t[HDR_CHECKSUM] = (uint8_t)-table_sum8(t, table_len);
 
 	memcpy(fps, "_MP_", 4);
 	put32(fps + FPS_PHYSPTR, (uint32_t)(MPTABLE_ADDR + MPTABLE_FPS_LEN));
@@ -266,7 +238,7 @@ int mptable_build(struct guest_mem *gm, const struct mptable_config *cfg, struct
 	fps[FPS_SPEC_REV] = MP_SPEC_REV_1_4;
 	fps[FPS_FEATURE1] = 0;
 	fps[FPS_FEATURE2] = 0;
-	fps[FPS_CHECKSUM] = (uint8_t)-sum8(fps, MPTABLE_FPS_LEN);
+	fps[FPS_CHECKSUM] = (uint8_t)-table_sum8(fps, MPTABLE_FPS_LEN);
 
 	ret = gm_write(gm, MPTABLE_ADDR, stage, size);
 	free(stage);

@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/unix_sock.h"
+
 #define ACCEPT_BUDGET 16u /* connections accepted per wake-up of the listener */
 /* First port the host end picks for host-initiated streams (Firecracker starts at 2^30). */
 #define LOCAL_PORT_BASE (1u << 30)
@@ -760,17 +762,9 @@ int vsock_muxer_create(struct vsock_muxer **out, const char *path, uint64_t gues
 		       struct ev_loop *loop, const struct logger *log, void (*rx_kick)(void *),
 		       void *opaque, struct vmm_err *err)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct vsock_muxer *mux;
-	struct stat st;
 	int ret;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return vmm_errf(err, -ENAMETOOLONG, "vsock: %s: path too long for a Unix socket",
-				path);
-	if (lstat(path, &st) == 0)
-		return vmm_errf(err, -EEXIST,
-				"vsock: %s already exists (a stale socket? remove it first)", path);
 	mux = calloc(1, sizeof(*mux));
 	if (!mux)
 		return vmm_errf(err, -ENOMEM, "vsock: out of memory");
@@ -785,23 +779,10 @@ int vsock_muxer_create(struct vsock_muxer **out, const char *path, uint64_t gues
 	mux->opaque = opaque;
 	mux->next_local_port = LOCAL_PORT_BASE;
 	TAILQ_INIT(&mux->rxq);
-	memcpy(sa.sun_path, path, strlen(path));
 
-	mux->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	mux->listen_fd = unix_listen("vsock", path, 128, err);
 	if (mux->listen_fd < 0) {
-		ret = vmm_errf(err, -errno, "vsock: socket: %s", strerror(errno));
-		goto fail;
-	}
-	/* The socket inode's mode becomes the file's at bind(): 0600 from the start. */
-	if (fchmod(mux->listen_fd, 0600) < 0 ||
-	    bind(mux->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		ret = vmm_errf(err, -errno, "vsock: cannot create %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (chmod(path, 0600) < 0 || listen(mux->listen_fd, 128) < 0) {
-		ret =
-		    vmm_errf(err, -errno, "vsock: cannot listen on %s: %s", path, strerror(errno));
-		unlink(path);
+		ret = mux->listen_fd;
 		goto fail;
 	}
 	ret = ev_add(loop, mux->listen_fd, EPOLLIN, listen_event, mux);

@@ -114,6 +114,16 @@ static bool running_only(struct api_ctx *ctx, const char *what, struct api_reply
 	return false;
 }
 
+/* Metrics endpoints: any state once started, Ended included (the last counters). */
+static bool started_only(struct api_ctx *ctx, const char *what, struct api_reply *r)
+{
+	if (ctx->started)
+		return true;
+	reply_fault(r, 400, "%s: the VM is %s (send InstanceStart first)", what,
+		    state_name(MVM_STATE_NOT_STARTED));
+	return false;
+}
+
 /* A -errno from the library as a reply: state rules are the client's fault, the rest ours. */
 static void reply_errno(struct api_reply *r, const char *what, int ret, const char *detail)
 {
@@ -140,6 +150,39 @@ static struct json_object *body_fields(const char *what, const char *body, size_
 		return NULL;
 	}
 	return obj;
+}
+
+/* Most configuration endpoints: the state rule first, so a late PUT learns why before its body. */
+static struct json_object *preboot_body(struct api_ctx *ctx, const char *what, const char *body,
+					size_t len, const struct api_jfield *f, size_t n,
+					struct api_reply *r)
+{
+	if (!preboot_only(ctx, what, r))
+		return NULL;
+	return body_fields(what, body, len, f, n, r);
+}
+
+/* The id in the body must name the same object as the path (Firecracker checks it too). */
+static bool body_id_matches(const char *what, const char *id, const char *field, const char *value,
+			    struct api_reply *r)
+{
+	if (strcmp(value, id) == 0)
+		return true;
+	reply_fault(r, 400, "%s/%s: field \"%s\" (\"%.64s\") differs from the path", what, id,
+		    field, value);
+	return false;
+}
+
+/* A sink file the client named and we cannot open is its fault (400), not ours. */
+static int open_sink(struct api_ctx *ctx, const char *what, enum api_sink kind, const char *path,
+		     int *fd, struct api_reply *r)
+{
+	char err[512] = "";
+	int ret = ctx->ops->open_sink(ctx->opaque, kind, path, fd, err, sizeof(err));
+
+	if (ret < 0)
+		reply_fault(r, 400, "%s: %s", what, err[0] ? err : strerror(-ret));
+	return ret;
 }
 
 static int cfg_set(struct api_ctx *ctx, const char *what, const char *section, const char *key,
@@ -242,9 +285,7 @@ static void put_machine_config(struct api_ctx *ctx, bool patch, const char *body
 	struct json_object *obj;
 	char num[32];
 
-	if (!preboot_only(ctx, what, r))
-		return;
-	obj = body_fields(what, body, len, f, ARRAY_SIZE(f), r);
+	obj = preboot_body(ctx, what, body, len, f, ARRAY_SIZE(f), r);
 	if (!obj)
 		return;
 	if (smt) {
@@ -288,9 +329,7 @@ static void put_boot_source(struct api_ctx *ctx, const char *body, size_t len, s
 	struct json_object *obj;
 	char *copy = NULL;
 
-	if (!preboot_only(ctx, what, r))
-		return;
-	obj = body_fields(what, body, len, f, ARRAY_SIZE(f), r);
+	obj = preboot_body(ctx, what, body, len, f, ARRAY_SIZE(f), r);
 	if (!obj)
 		return;
 	if (!kernel[0]) {
@@ -366,16 +405,11 @@ static void put_drive(struct api_ctx *ctx, const char *id, const char *body, siz
 	struct api_drive d;
 	int at;
 
-	if (!preboot_only(ctx, what, r))
-		return;
-	obj = body_fields(what, body, len, f, ARRAY_SIZE(f), r);
+	obj = preboot_body(ctx, what, body, len, f, ARRAY_SIZE(f), r);
 	if (!obj)
 		return;
-	if (strcmp(drive_id, id) != 0) {
-		reply_fault(r, 400, "%s/%s: field \"drive_id\" (\"%.64s\") differs from the path",
-			    what, id, drive_id);
+	if (!body_id_matches(what, id, "drive_id", drive_id, r))
 		goto out;
-	}
 	if (!path[0]) {
 		reply_fault(r, 400, "%s/%s: field \"path_on_host\" is empty", what, id);
 		goto out;
@@ -456,11 +490,8 @@ static void patch_drive(struct api_ctx *ctx, const char *id, const char *body, s
 	obj = body_fields(what, body, len, f, ARRAY_SIZE(f), r);
 	if (!obj)
 		return;
-	if (strcmp(drive_id, id) != 0) {
-		reply_fault(r, 400, "%s/%s: field \"drive_id\" (\"%.64s\") differs from the path",
-			    what, id, drive_id);
+	if (!body_id_matches(what, id, "drive_id", drive_id, r))
 		goto out;
-	}
 	if (!ctx->started) {
 		reply_fault(r, 400,
 			    "%s/%s: only on a started VM; use PUT /drives before "
@@ -515,17 +546,12 @@ static void put_iface(struct api_ctx *ctx, const char *id, const char *body, siz
 	unsigned slot = 0;
 	int at = -1;
 
-	if (!preboot_only(ctx, what, r))
-		return;
-	obj = body_fields(what, body, len, f, ARRAY_SIZE(f), r);
+	obj = preboot_body(ctx, what, body, len, f, ARRAY_SIZE(f), r);
 	if (!obj)
 		return;
-	snprintf(w, sizeof(w), "%s/%s", what, id);
-	if (strcmp(iface_id, id) != 0) {
-		reply_fault(r, 400, "%s: field \"iface_id\" (\"%.64s\") differs from the path", w,
-			    iface_id);
+	if (!body_id_matches(what, id, "iface_id", iface_id, r))
 		goto out;
-	}
+	snprintf(w, sizeof(w), "%s/%s", what, id);
 	for (unsigned i = 0; i < ctx->nifaces; i++) {
 		if (strcmp(ctx->iface_ids[i], id) == 0)
 			at = (int)i;
@@ -573,9 +599,7 @@ static void put_vsock(struct api_ctx *ctx, const char *body, size_t len, struct 
 	struct json_object *obj;
 	int ret;
 
-	if (!preboot_only(ctx, what, r))
-		return;
-	obj = body_fields(what, body, len, f, ARRAY_SIZE(f), r);
+	obj = preboot_body(ctx, what, body, len, f, ARRAY_SIZE(f), r);
 	if (!obj)
 		return;
 	/* CIDs 0..2 are the hypervisor, local and host (VIRTIO 1.2 §5.10.4). */
@@ -621,12 +645,9 @@ static void put_logger(struct api_ctx *ctx, const char *body, size_t len, struct
 	};
 	struct json_object *obj;
 	const char *ours = NULL;
-	char err[512] = "";
-	int ret, fd = -1;
+	int fd = -1;
 
-	if (!preboot_only(ctx, what, r))
-		return;
-	obj = body_fields(what, body, len, f, ARRAY_SIZE(f), r);
+	obj = preboot_body(ctx, what, body, len, f, ARRAY_SIZE(f), r);
 	if (!obj)
 		return;
 	for (size_t i = 0; have_level && i < ARRAY_SIZE(levels); i++) {
@@ -642,13 +663,8 @@ static void put_logger(struct api_ctx *ctx, const char *body, size_t len, struct
 	}
 	if (ours && cfg_set(ctx, what, "run", "log_level", ours, r) < 0)
 		goto out;
-	if (have_path && path[0]) {
-		ret = ctx->ops->open_sink(ctx->opaque, API_SINK_LOG, path, &fd, err, sizeof(err));
-		if (ret < 0) {
-			reply_fault(r, 400, "%s: %s", what, err[0] ? err : strerror(-ret));
-			goto out;
-		}
-	}
+	if (have_path && path[0] && open_sink(ctx, what, API_SINK_LOG, path, &fd, r) < 0)
+		goto out;
 	r->status = 204;
 out:
 	json_object_put(obj);
@@ -662,24 +678,17 @@ static void put_metrics(struct api_ctx *ctx, const char *body, size_t len, struc
 	    {"metrics_path", AJ_STRING, true, &path, NULL, 0},
 	};
 	struct json_object *obj;
-	char err[512] = "";
-	int fd = -1, ret;
+	int fd = -1;
 
-	if (!preboot_only(ctx, what, r))
-		return;
-	obj = body_fields(what, body, len, f, ARRAY_SIZE(f), r);
+	obj = preboot_body(ctx, what, body, len, f, ARRAY_SIZE(f), r);
 	if (!obj)
 		return;
 	if (ctx->metrics_fd >= 0) {
 		reply_fault(r, 400, "%s: metrics are already configured", what);
 		goto out;
 	}
-	ret = ctx->ops->open_sink(ctx->opaque, API_SINK_METRICS, path, &fd, err, sizeof(err));
-	if (ret < 0) {
-		/* The client named a file we cannot use: its fault, not ours. */
-		reply_fault(r, 400, "%s: %s", what, err[0] ? err : strerror(-ret));
+	if (open_sink(ctx, what, API_SINK_METRICS, path, &fd, r) < 0)
 		goto out;
-	}
 	ctx->metrics_fd = fd;
 	r->status = 204;
 out:
@@ -714,11 +723,8 @@ static void get_metrics(struct api_ctx *ctx, struct api_reply *r)
 	struct json_object *o;
 	int ret;
 
-	if (!ctx->started) {
-		reply_fault(r, 400, "GET /metrics: the VM is %s (send InstanceStart first)",
-			    state_name(MVM_STATE_NOT_STARTED));
+	if (!started_only(ctx, "GET /metrics", r))
 		return;
-	}
 	o = metrics_object(ctx, &ret);
 	if (!o) {
 		reply_errno(r, "GET /metrics", ret, NULL);
@@ -855,10 +861,7 @@ static void put_actions(struct api_ctx *ctx, const char *body, size_t len, struc
 			r->status = 204;
 		}
 	} else if (strcmp(action, "FlushMetrics") == 0) {
-		if (!ctx->started)
-			reply_fault(r, 400, "FlushMetrics: the VM is %s (send InstanceStart first)",
-				    state_name(MVM_STATE_NOT_STARTED));
-		else
+		if (started_only(ctx, "FlushMetrics", r))
 			flush_metrics(ctx, r);
 	} else {
 		reply_fault(r, 400,

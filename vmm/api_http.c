@@ -25,7 +25,9 @@
 #include <unistd.h>
 
 #include "vmm/api_json.h"
+#include "vmm/log.h"
 #include "vmm/seccomp.h"
+#include "vmm/unix_sock.h"
 
 struct api_server {
 	struct api_ctx *ctx;
@@ -44,21 +46,6 @@ struct api_req {
 	size_t len;
 	bool too_big;
 };
-
-static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int errf(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, int status, char *body)
 {
@@ -205,38 +192,10 @@ static void *api_thread(void *opaque)
 
 static int make_socket(const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	struct stat st;
-	int fd, ret;
+	struct vmm_err e = {{0}};
+	int ret = unix_listen("--api-sock", path, API_HTTP_MAX_CONNS, &e);
 
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return errf(err, errlen, -ENAMETOOLONG, "--api-sock %s: path longer than %zu bytes",
-			    path, sizeof(addr.sun_path) - 1);
-	/* An existing file (a stale socket too) may be someone's: never unlink it for them. */
-	if (lstat(path, &st) == 0)
-		return errf(err, errlen, -EEXIST,
-			    "--api-sock %s: the path exists; remove it or choose another", path);
-	strcpy(addr.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return errf(err, errlen, -errno, "--api-sock: socket: %s", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		ret = -errno;
-		close(fd);
-		return errf(err, errlen, ret, "--api-sock %s: bind: %s", path, strerror(-ret));
-	}
-	/*
-	 * 0600 before listen(): until listen() a connect() is refused, so there
-	 * is no moment when another user could connect through a wider mode
-	 * (and no process-wide umask change that would race other threads).
-	 */
-	if (chmod(path, 0600) < 0 || listen(fd, API_HTTP_MAX_CONNS) < 0) {
-		ret = -errno;
-		unlink(path);
-		close(fd);
-		return errf(err, errlen, ret, "--api-sock %s: %s", path, strerror(-ret));
-	}
-	return fd;
+	return ret < 0 ? errbuf(err, errlen, ret, "%s", e.msg) : ret;
 }
 
 int api_server_create(const char *path, struct api_ctx *ctx, enum mvm_seccomp seccomp,
@@ -247,23 +206,23 @@ int api_server_create(const char *path, struct api_ctx *ctx, enum mvm_seccomp se
 	int ret;
 
 	if (!s)
-		return errf(err, errlen, -ENOMEM, "out of memory");
+		return errbuf(err, errlen, -ENOMEM, "out of memory");
 	s->ctx = ctx;
 	s->listen_fd = -1;
 	s->stop_fd = -1;
 	s->path = strdup(path);
 	if (!s->path) {
-		ret = errf(err, errlen, -ENOMEM, "out of memory");
+		ret = errbuf(err, errlen, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	ret = sc_filters_build(&s->filters, seccomp, 0, &e);
 	if (ret < 0) {
-		errf(err, errlen, ret, "%s", e.msg);
+		errbuf(err, errlen, ret, "%s", e.msg);
 		goto fail;
 	}
 	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->stop_fd < 0) {
-		ret = errf(err, errlen, -errno, "eventfd: %s", strerror(errno));
+		ret = errbuf(err, errlen, -errno, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
 	ret = make_socket(path, err, errlen);
@@ -279,7 +238,8 @@ int api_server_create(const char *path, struct api_ctx *ctx, enum mvm_seccomp se
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_HTTP_CONN_MEMORY,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
 	if (!s->mhd) {
-		ret = errf(err, errlen, -EIO, "--api-sock %s: libmicrohttpd would not start", path);
+		ret =
+		    errbuf(err, errlen, -EIO, "--api-sock %s: libmicrohttpd would not start", path);
 		unlink(path);
 		goto fail;
 	}
@@ -301,7 +261,7 @@ int api_server_start(struct api_server *s, char *err, size_t errlen)
 	int ret = pthread_create(&s->thread, NULL, api_thread, s);
 
 	if (ret)
-		return errf(err, errlen, -ret, "cannot start the api thread: %s", strerror(ret));
+		return errbuf(err, errlen, -ret, "cannot start the api thread: %s", strerror(ret));
 	pthread_setname_np(s->thread, "api");
 	s->thread_started = true;
 	return 0;

@@ -19,6 +19,7 @@
 #include "vmm/api.h"
 #include "vmm/api_http.h"
 #include "vmm/config.h"
+#include "vmm/log.h"
 
 /* Firecracker config files are a few hundred bytes; anything near this is not one. */
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -367,12 +368,7 @@ int api_cli_run(struct mvm_config *cfg, const struct api_cli_opts *o, struct mvm
 		if (c.ended || (o->stop && *o->stop && !c.vm))
 			break;
 		/* Signals reach the VM through on_vm; before one exists we poll the flag. */
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = monotonic_after_ms(200);
 		pthread_cond_timedwait(&c.cond, &c.lock, &ts);
 	}
 	c.closing = true;

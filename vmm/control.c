@@ -182,23 +182,9 @@ void ctl_end(struct control *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static struct timespec deadline_after_ms(unsigned ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
 int ctl_post(struct control *c, struct ctl_request *req)
 {
-	struct timespec deadline = deadline_after_ms(c->timeout_ms);
+	struct timespec deadline = monotonic_after_ms(c->timeout_ms);
 	enum mvm_vm_state to;
 	uint64_t one = 1;
 	int ret = 0;

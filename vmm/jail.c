@@ -20,7 +20,6 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,21 +34,7 @@
 #include <unistd.h>
 
 #include "devices/net_backend.h"
-
-static int jerr(char *err, size_t errlen, int ret, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int jerr(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
+#include "vmm/log.h"
 
 /* ---- parsing ---- */
 
@@ -143,21 +128,21 @@ int mvm_jail_parse(struct mvm_jail *j, const char *spec, char *err, size_t errle
 	j->nofile = JAIL_DEFAULT_NOFILE;
 	copy = strdup(spec);
 	if (!copy)
-		return jerr(err, errlen, -ENOMEM, "jail: out of memory");
+		return errbuf(err, errlen, -ENOMEM, "jail: out of memory");
 	/* The directory first; strtok_r would skip an empty one. */
 	opt = copy;
 	save = strchr(copy, ',');
 	if (save)
 		*save++ = '\0';
 	if (!opt[0] || strchr(opt, '=')) {
-		ret = jerr(err, errlen, -EINVAL,
-			   "jail: expected DIR[,uid=U][,gid=G][,cgroup=PATH][,cpus=N][,mem=SIZE]"
-			   "[,pids=N][,netns=PATH|new][,nofile=N][,fsize=SIZE], DIR first");
+		ret = errbuf(err, errlen, -EINVAL,
+			     "jail: expected DIR[,uid=U][,gid=G][,cgroup=PATH][,cpus=N][,mem=SIZE]"
+			     "[,pids=N][,netns=PATH|new][,nofile=N][,fsize=SIZE], DIR first");
 		goto out;
 	}
 	j->dir = strdup(opt);
 	if (!j->dir) {
-		ret = jerr(err, errlen, -ENOMEM, "jail: out of memory");
+		ret = errbuf(err, errlen, -ENOMEM, "jail: out of memory");
 		goto out;
 	}
 	while (save && (opt = strsep(&save, ","))) {
@@ -166,7 +151,7 @@ int mvm_jail_parse(struct mvm_jail *j, const char *spec, char *err, size_t errle
 		uint64_t n;
 
 		if (!eq || !v[0]) {
-			ret = jerr(
+			ret = errbuf(
 			    err, errlen, -EINVAL,
 			    "jail: \"%s\" is not KEY=VALUE (keys: uid, gid, cgroup, cpus, mem, "
 			    "pids, netns, nofile, fsize)",
@@ -176,15 +161,15 @@ int mvm_jail_parse(struct mvm_jail *j, const char *spec, char *err, size_t errle
 		*eq = '\0';
 		if (!strcmp(opt, "uid")) {
 			if (parse_uid(v, &j->uid) < 0) {
-				ret = jerr(err, errlen, -EINVAL,
-					   "jail: uid=%s: not a number nor a known user", v);
+				ret = errbuf(err, errlen, -EINVAL,
+					     "jail: uid=%s: not a number nor a known user", v);
 				goto out;
 			}
 			j->uid_set = true;
 		} else if (!strcmp(opt, "gid")) {
 			if (parse_gid(v, &j->gid) < 0) {
-				ret = jerr(err, errlen, -EINVAL,
-					   "jail: gid=%s: not a number nor a known group", v);
+				ret = errbuf(err, errlen, -EINVAL,
+					     "jail: gid=%s: not a number nor a known group", v);
 				goto out;
 			}
 			j->gid_set = true;
@@ -192,58 +177,58 @@ int mvm_jail_parse(struct mvm_jail *j, const char *spec, char *err, size_t errle
 			free(j->cgroup);
 			j->cgroup = strdup(v);
 			if (!j->cgroup) {
-				ret = jerr(err, errlen, -ENOMEM, "jail: out of memory");
+				ret = errbuf(err, errlen, -ENOMEM, "jail: out of memory");
 				goto out;
 			}
 		} else if (!strcmp(opt, "cpus")) {
 			if (parse_millicpus(v, &j->millicpus) < 0) {
-				ret = jerr(err, errlen, -EINVAL,
-					   "jail: cpus=%s: want a number of CPUs, e.g. 1 or 0.5 "
-					   "(0.001 to 1024)",
-					   v);
+				ret = errbuf(err, errlen, -EINVAL,
+					     "jail: cpus=%s: want a number of CPUs, e.g. 1 or 0.5 "
+					     "(0.001 to 1024)",
+					     v);
 				goto out;
 			}
 		} else if (!strcmp(opt, "mem")) {
 			if (mvm_parse_size(v, &j->mem_bytes) < 0 || j->mem_bytes < (16u << 20)) {
-				ret =
-				    jerr(err, errlen, -EINVAL,
-					 "jail: mem=%s: want a size of at least 16M, e.g. 512M", v);
+				ret = errbuf(err, errlen, -EINVAL,
+					     "jail: mem=%s: want a size of at least 16M, e.g. 512M",
+					     v);
 				goto out;
 			}
 		} else if (!strcmp(opt, "pids")) {
 			if (parse_u64(v, 1, 1u << 22, &j->pids) < 0) {
-				ret = jerr(err, errlen, -EINVAL,
-					   "jail: pids=%s: want a number of tasks, e.g. 64", v);
+				ret = errbuf(err, errlen, -EINVAL,
+					     "jail: pids=%s: want a number of tasks, e.g. 64", v);
 				goto out;
 			}
 		} else if (!strcmp(opt, "netns")) {
 			free(j->netns);
 			j->netns = strdup(v);
 			if (!j->netns) {
-				ret = jerr(err, errlen, -ENOMEM, "jail: out of memory");
+				ret = errbuf(err, errlen, -ENOMEM, "jail: out of memory");
 				goto out;
 			}
 		} else if (!strcmp(opt, "nofile")) {
 			if (parse_u64(v, 64, 1u << 20, &n) < 0) {
-				ret = jerr(err, errlen, -EINVAL,
-					   "jail: nofile=%s: want a number of descriptors, 64 to "
-					   "1048576",
-					   v);
+				ret = errbuf(err, errlen, -EINVAL,
+					     "jail: nofile=%s: want a number of descriptors, 64 to "
+					     "1048576",
+					     v);
 				goto out;
 			}
 			j->nofile = n;
 		} else if (!strcmp(opt, "fsize")) {
 			if (mvm_parse_size(v, &j->fsize) < 0 || j->fsize == 0) {
-				ret = jerr(err, errlen, -EINVAL,
-					   "jail: fsize=%s: want a size, e.g. 64M", v);
+				ret = errbuf(err, errlen, -EINVAL,
+					     "jail: fsize=%s: want a size, e.g. 64M", v);
 				goto out;
 			}
 		} else {
-			ret =
-			    jerr(err, errlen, -EINVAL,
-				 "jail: unknown option \"%s\" (keys: uid, gid, cgroup, cpus, mem, "
-				 "pids, netns, nofile, fsize)",
-				 opt);
+			ret = errbuf(
+			    err, errlen, -EINVAL,
+			    "jail: unknown option \"%s\" (keys: uid, gid, cgroup, cpus, mem, "
+			    "pids, netns, nofile, fsize)",
+			    opt);
 			goto out;
 		}
 	}
@@ -477,18 +462,18 @@ static int cgroup_prepare(const struct mvm_jail *j, struct jail_cgroup *cg, char
 	cg->leaf[0] = '\0';
 	ret = find_cgroup2(name[0] == '/' ? name : NULL, mnt, sizeof(mnt));
 	if (ret < 0)
-		return jerr(err, errlen, ret,
-			    "jail: cannot use cgroup %s: no cgroup v2 file system is mounted%s "
-			    "(mount -t cgroup2 none /sys/fs/cgroup, or leave out cgroup=, cpus=, "
-			    "mem=, pids=)",
-			    name, name[0] == '/' ? " there" : "");
+		return errbuf(err, errlen, ret,
+			      "jail: cannot use cgroup %s: no cgroup v2 file system is mounted%s "
+			      "(mount -t cgroup2 none /sys/fs/cgroup, or leave out cgroup=, cpus=, "
+			      "mem=, pids=)",
+			      name, name[0] == '/' ? " there" : "");
 	if (name[0] == '/')
 		snprintf(parent, sizeof(parent), "%s", name);
 	else if ((size_t)snprintf(parent, sizeof(parent), "%s/%s", mnt, name) >= sizeof(parent))
-		return jerr(err, errlen, -ENAMETOOLONG, "jail: cgroup=%s: path too long", name);
+		return errbuf(err, errlen, -ENAMETOOLONG, "jail: cgroup=%s: path too long", name);
 	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
-		return jerr(err, errlen, -errno, "jail: cannot create cgroup %s: %s", parent,
-			    strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot create cgroup %s: %s", parent,
+			      strerror(errno));
 	jail_cgroup_controllers(j, ctl, sizeof(ctl));
 	if (ctl[0]) {
 		/* Top-down: a child can only enable what its parent passes on. */
@@ -502,7 +487,7 @@ static int cgroup_prepare(const struct mvm_jail *j, struct jail_cgroup *cg, char
 				 parent);
 			ret = write_file(path, ctl);
 			if (ret < 0)
-				return jerr(
+				return errbuf(
 				    err, errlen, ret, "jail: cannot enable \"%s\" in %.*s: %s (%s)",
 				    ctl, (int)len, parent, strerror(-ret),
 				    ret == -EBUSY
@@ -520,11 +505,11 @@ static int cgroup_prepare(const struct mvm_jail *j, struct jail_cgroup *cg, char
 	}
 	if ((size_t)snprintf(cg->leaf, sizeof(cg->leaf), "%s/minivmm-%d", parent, (int)getpid()) >=
 	    sizeof(cg->leaf))
-		return jerr(err, errlen, -ENAMETOOLONG, "jail: cgroup=%s: path too long", name);
+		return errbuf(err, errlen, -ENAMETOOLONG, "jail: cgroup=%s: path too long", name);
 	/* A leaf left by a killed run with the same pid is empty: reuse it. */
 	if (mkdir(cg->leaf, 0755) < 0 && errno != EEXIST)
-		return jerr(err, errlen, -errno, "jail: cannot create cgroup %s: %s", cg->leaf,
-			    strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot create cgroup %s: %s", cg->leaf,
+			      strerror(errno));
 	n = jail_cgroup_settings(j, set, 4);
 	for (int i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", cg->leaf, set[i].file);
@@ -532,8 +517,8 @@ static int cgroup_prepare(const struct mvm_jail *j, struct jail_cgroup *cg, char
 		if (ret == -ENOENT && set[i].optional)
 			continue;
 		if (ret < 0) {
-			jerr(err, errlen, ret, "jail: cannot set %s to \"%s\": %s", path,
-			     set[i].value, strerror(-ret));
+			errbuf(err, errlen, ret, "jail: cannot set %s to \"%s\": %s", path,
+			       set[i].value, strerror(-ret));
 			rmdir(cg->leaf);
 			return ret;
 		}
@@ -543,7 +528,7 @@ static int cgroup_prepare(const struct mvm_jail *j, struct jail_cgroup *cg, char
 	if (cg->procs_fd < 0) {
 		ret = -errno;
 		rmdir(cg->leaf);
-		return jerr(err, errlen, ret, "jail: cannot open %s: %s", path, strerror(-ret));
+		return errbuf(err, errlen, ret, "jail: cannot open %s: %s", path, strerror(-ret));
 	}
 	return 0;
 }
@@ -619,8 +604,8 @@ static int expose(const struct jail_ctx *c, const struct jail_path *p, int src_f
 	if (src_fd < 0)
 		return 0; /* optional and missing: the VMM says so itself */
 	if (fstat(src_fd, &st) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot expose %s inside the jail: %s",
-			    p->source, strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot expose %s inside the jail: %s",
+			      p->source, strerror(errno));
 	/* The magic link reaches the file even where DIR's tmpfs now covers its path. */
 	snprintf(src, sizeof(src), "/proc/self/fd/%d", src_fd);
 	snprintf(target, sizeof(target), "%s%s", c->j->dir, p->target);
@@ -629,11 +614,12 @@ static int expose(const struct jail_ctx *c, const struct jail_path *p, int src_f
 	ret = mkdirs(target, 0755);
 	*slash = '/';
 	if (ret < 0)
-		return jerr(err, errlen, ret, "jail: cannot create %s: %s", target, strerror(-ret));
+		return errbuf(err, errlen, ret, "jail: cannot create %s: %s", target,
+			      strerror(-ret));
 	if (p->kind == JAIL_DIR)
 		return mkdir(target, 0555) < 0 && errno != EEXIST
-			   ? jerr(err, errlen, -errno, "jail: cannot create %s: %s", target,
-				  strerror(errno))
+			   ? errbuf(err, errlen, -errno, "jail: cannot create %s: %s", target,
+				    strerror(errno))
 			   : 0;
 	if (p->kind == JAIL_DEV && c->root) {
 		/*
@@ -643,24 +629,24 @@ static int expose(const struct jail_ctx *c, const struct jail_path *p, int src_f
 		 */
 		if (mknod(target, S_IFCHR | 0600, st.st_rdev) < 0 ||
 		    chown(target, c->j->uid, c->j->gid) < 0)
-			return jerr(err, errlen, -errno,
-				    "jail: cannot create the device node %s (%u:%u): %s", target,
-				    major(st.st_rdev), minor(st.st_rdev), strerror(errno));
+			return errbuf(err, errlen, -errno,
+				      "jail: cannot create the device node %s (%u:%u): %s", target,
+				      major(st.st_rdev), minor(st.st_rdev), strerror(errno));
 		return 0;
 	}
 	fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return jerr(err, errlen, -errno, "jail: cannot create %s: %s", target,
-			    strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot create %s: %s", target,
+			      strerror(errno));
 	close(fd);
 	if (mount(src, target, NULL, MS_BIND, NULL) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot bind-mount %s into the jail: %s",
-			    p->source, strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot bind-mount %s into the jail: %s",
+			      p->source, strerror(errno));
 	if (p->kind == JAIL_FILE_RO &&
 	    mount(NULL, target, NULL,
 		  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | kept_flags(target), NULL) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot make %s read-only in the jail: %s",
-			    p->source, strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot make %s read-only in the jail: %s",
+			      p->source, strerror(errno));
 	return 0;
 }
 
@@ -678,14 +664,14 @@ static int build_root(const struct jail_ctx *c, char *err, size_t errlen)
 	 * host mounts reaching us (Firecracker #1089).
 	 */
 	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot make / a slave mount: %s",
-			    strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot make / a slave mount: %s",
+			      strerror(errno));
 	for (int i = 0; i < c->npaths; i++) {
 		fds[i] = open(c->paths[i].source, O_PATH | O_CLOEXEC);
 		if (fds[i] < 0 && !c->paths[i].optional) {
-			ret =
-			    jerr(err, errlen, -errno, "jail: cannot expose %s inside the jail: %s",
-				 c->paths[i].source, strerror(errno));
+			ret = errbuf(err, errlen, -errno,
+				     "jail: cannot expose %s inside the jail: %s",
+				     c->paths[i].source, strerror(errno));
 			for (int k = 0; k < i; k++)
 				if (fds[k] >= 0)
 					close(fds[k]);
@@ -697,8 +683,8 @@ static int build_root(const struct jail_ctx *c, char *err, size_t errlen)
 	 * the host stays as it was, and everything vanishes with the namespace.
 	 */
 	if (mount("minivmm-jail", c->j->dir, "tmpfs", MS_NOSUID, "mode=0755,size=1m") < 0) {
-		ret = jerr(err, errlen, -errno, "jail: cannot mount a tmpfs on %s: %s", c->j->dir,
-			   strerror(errno));
+		ret = errbuf(err, errlen, -errno, "jail: cannot mount a tmpfs on %s: %s", c->j->dir,
+			     strerror(errno));
 		for (int i = 0; i < c->npaths; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
@@ -715,24 +701,25 @@ static int build_root(const struct jail_ctx *c, char *err, size_t errlen)
 	snprintf(cwd_in, sizeof(cwd_in), "%s%s", c->j->dir, c->cwd);
 	ret = mkdirs(cwd_in, 0755);
 	if (ret < 0)
-		return jerr(err, errlen, ret, "jail: cannot create %s: %s", cwd_in, strerror(-ret));
+		return errbuf(err, errlen, ret, "jail: cannot create %s: %s", cwd_in,
+			      strerror(-ret));
 	/* pivot_root(".", "."): the old root ends up on top, and is detached. */
 	if (chdir(c->j->dir) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
-		return jerr(err, errlen, -errno,
-			    "jail: cannot pivot_root into %s: %s (DIR must be a directory on a "
-			    "local file system)",
-			    c->j->dir, strerror(errno));
+		return errbuf(err, errlen, -errno,
+			      "jail: cannot pivot_root into %s: %s (DIR must be a directory on a "
+			      "local file system)",
+			      c->j->dir, strerror(errno));
 	if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
-		return jerr(err, errlen, -errno, "jail: cannot detach the old root: %s",
-			    strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot detach the old root: %s",
+			      strerror(errno));
 	/* Nothing may be added to the root by the jailed VMM. */
 	if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, NULL) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot make the jail's root read-only: %s",
-			    strerror(errno));
+		return errbuf(err, errlen, -errno,
+			      "jail: cannot make the jail's root read-only: %s", strerror(errno));
 	/* Relative paths in the configuration resolve as they did outside. */
 	if (chdir(c->cwd) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot enter %s in the jail: %s", c->cwd,
-			    strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot enter %s in the jail: %s", c->cwd,
+			      strerror(errno));
 	return 0;
 }
 
@@ -746,64 +733,64 @@ static int drop_privileges(const struct jail_ctx *c, char *err, size_t errlen)
 
 	rl.rlim_cur = rl.rlim_max = c->j->nofile;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot set RLIMIT_NOFILE to %llu: %s",
-			    (unsigned long long)c->j->nofile, strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot set RLIMIT_NOFILE to %llu: %s",
+			      (unsigned long long)c->j->nofile, strerror(errno));
 	if (c->j->fsize) {
 		rl.rlim_cur = rl.rlim_max = c->j->fsize;
 		if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
-			return jerr(err, errlen, -errno, "jail: cannot set RLIMIT_FSIZE: %s",
-				    strerror(errno));
+			return errbuf(err, errlen, -errno, "jail: cannot set RLIMIT_FSIZE: %s",
+				      strerror(errno));
 	}
 	/* Our own session: no controlling terminal, so no TIOCSTI into the caller's shell. */
 	if (setsid() < 0)
-		return jerr(err, errlen, -errno, "jail: cannot start a session: %s",
-			    strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot start a session: %s",
+			      strerror(errno));
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot set no_new_privs: %s",
-			    strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot set no_new_privs: %s",
+			      strerror(errno));
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return jerr(err, errlen, -errno, "jail: cannot clear the ambient capabilities: %s",
-			    strerror(errno));
+		return errbuf(err, errlen, -errno,
+			      "jail: cannot clear the ambient capabilities: %s", strerror(errno));
 	/* The bounding set needs CAP_SETPCAP, so it goes before the uid change. */
 	for (int cap = 0;; cap++) {
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
 			continue;
 		if (errno == EINVAL)
 			break; /* past the kernel's last capability */
-		return jerr(err, errlen, -errno,
-			    "jail: cannot drop capability %d from the bounding set: %s", cap,
-			    strerror(errno));
+		return errbuf(err, errlen, -errno,
+			      "jail: cannot drop capability %d from the bounding set: %s", cap,
+			      strerror(errno));
 	}
 	if (c->root && setgroups(0, NULL) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot drop supplementary groups: %s",
-			    strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot drop supplementary groups: %s",
+			      strerror(errno));
 	if (setresgid(c->j->gid, c->j->gid, c->j->gid) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot switch to gid %u: %s",
-			    (unsigned)c->j->gid, strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot switch to gid %u: %s",
+			      (unsigned)c->j->gid, strerror(errno));
 	if (setresuid(c->j->uid, c->j->uid, c->j->uid) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot switch to uid %u: %s",
-			    (unsigned)c->j->uid, strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot switch to uid %u: %s",
+			      (unsigned)c->j->uid, strerror(errno));
 	/*
 	 * Leaving uid 0 cleared effective and permitted already; in a user
 	 * namespace of our own (same uid) it did not.  Inheritable too.
 	 */
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot clear the capability sets: %s",
-			    strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot clear the capability sets: %s",
+			      strerror(errno));
 	/*
 	 * If the parent dies the VM must not outlive it unseen (pdeath_signal
 	 * is reset by the credential change, so set it now), and if it died
 	 * already, its end of the pipe is closed.
 	 */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot set the parent-death signal: %s",
-			    strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot set the parent-death signal: %s",
+			      strerror(errno));
 	{
 		struct pollfd pfd = {c->alive_rd, POLLIN, 0};
 
 		if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLIN)))
-			return jerr(err, errlen, -ESRCH, "jail: the launching process is gone");
+			return errbuf(err, errlen, -ESRCH, "jail: the launching process is gone");
 	}
 	return 0;
 }
@@ -815,7 +802,7 @@ static int enter_userns(uid_t uid, gid_t gid, char *err, size_t errlen)
 	int ret;
 
 	if (unshare(CLONE_NEWUSER) < 0)
-		return jerr(
+		return errbuf(
 		    err, errlen, -errno,
 		    "jail: cannot create a user namespace: %s (run as root, or allow "
 		    "unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1)",
@@ -828,8 +815,8 @@ static int enter_userns(uid_t uid, gid_t gid, char *err, size_t errlen)
 	if (ret == 0)
 		ret = write_file("/proc/self/gid_map", map);
 	if (ret < 0)
-		return jerr(err, errlen, ret, "jail: cannot map ids in the user namespace: %s",
-			    strerror(-ret));
+		return errbuf(err, errlen, ret, "jail: cannot map ids in the user namespace: %s",
+			      strerror(-ret));
 	return 0;
 }
 
@@ -846,26 +833,26 @@ static int child_setup(struct jail_ctx *c, char *err, size_t errlen)
 		close(c->cg.procs_fd);
 		c->cg.procs_fd = -1;
 		if (ret < 0)
-			return jerr(err, errlen, ret, "jail: cannot move into cgroup %s: %s",
-				    c->cg.leaf, strerror(-ret));
+			return errbuf(err, errlen, ret, "jail: cannot move into cgroup %s: %s",
+				      c->cg.leaf, strerror(-ret));
 	}
 	if (c->j->netns && !strcmp(c->j->netns, "new"))
 		flags |= CLONE_NEWNET;
 	if (unshare(flags) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot create mount/IPC/UTS namespaces: %s",
-			    strerror(errno));
+		return errbuf(err, errlen, -errno,
+			      "jail: cannot create mount/IPC/UTS namespaces: %s", strerror(errno));
 	if (c->netns_fd >= 0) {
 		ret = setns(c->netns_fd, CLONE_NEWNET) < 0 ? -errno : 0;
 		close(c->netns_fd);
 		c->netns_fd = -1;
 		if (ret < 0)
-			return jerr(err, errlen, ret,
-				    "jail: cannot join the network namespace %s: %s", c->j->netns,
-				    strerror(-ret));
+			return errbuf(err, errlen, ret,
+				      "jail: cannot join the network namespace %s: %s", c->j->netns,
+				      strerror(-ret));
 	}
 	if (sethostname("minivmm", 7) < 0)
-		return jerr(err, errlen, -errno, "jail: cannot set the host name: %s",
-			    strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot set the host name: %s",
+			      strerror(errno));
 	ret = build_root(c, err, errlen);
 	if (ret < 0)
 		return ret;
@@ -875,8 +862,8 @@ static int child_setup(struct jail_ctx *c, char *err, size_t errlen)
 	 */
 	if (c->alive_rd != 3) {
 		if (dup2(c->alive_rd, 3) < 0)
-			return jerr(err, errlen, -errno, "jail: cannot move a descriptor: %s",
-				    strerror(errno));
+			return errbuf(err, errlen, -errno, "jail: cannot move a descriptor: %s",
+				      strerror(errno));
 		close(c->alive_rd);
 		c->alive_rd = 3;
 	}
@@ -915,14 +902,15 @@ static int check_ids(struct jail_ctx *c, struct mvm_jail *j, char *err, size_t e
 {
 	if (c->root) {
 		if (!j->uid_set || !j->gid_set)
-			return jerr(err, errlen, -EINVAL,
-				    "jail: as root, say which user runs the VM: uid=U,gid=G (an "
-				    "unprivileged user that can read the kernel and disks)");
+			return errbuf(err, errlen, -EINVAL,
+				      "jail: as root, say which user runs the VM: uid=U,gid=G (an "
+				      "unprivileged user that can read the kernel and disks)");
 		if (j->uid == 0 || j->gid == 0)
-			return jerr(err, errlen, -EPERM,
-				    "jail: %s=0 is not allowed: the jailed VMM must not be root "
-				    "(pick an unprivileged uid and gid, e.g. uid=65534,gid=65534)",
-				    j->uid == 0 ? "uid" : "gid");
+			return errbuf(
+			    err, errlen, -EPERM,
+			    "jail: %s=0 is not allowed: the jailed VMM must not be root "
+			    "(pick an unprivileged uid and gid, e.g. uid=65534,gid=65534)",
+			    j->uid == 0 ? "uid" : "gid");
 		return 0;
 	}
 	if (!j->uid_set)
@@ -930,12 +918,12 @@ static int check_ids(struct jail_ctx *c, struct mvm_jail *j, char *err, size_t e
 	if (!j->gid_set)
 		j->gid = getgid();
 	if (j->uid != getuid() || j->gid != getgid())
-		return jerr(err, errlen, -EPERM,
-			    "jail: %s=%u is not allowed: without root the VM runs as yourself "
-			    "(uid=%u, gid=%u; leave uid= and gid= out, or run as root)",
-			    j->uid != getuid() ? "uid" : "gid",
-			    (unsigned)(j->uid != getuid() ? j->uid : j->gid), (unsigned)getuid(),
-			    (unsigned)getgid());
+		return errbuf(err, errlen, -EPERM,
+			      "jail: %s=%u is not allowed: without root the VM runs as yourself "
+			      "(uid=%u, gid=%u; leave uid= and gid= out, or run as root)",
+			      j->uid != getuid() ? "uid" : "gid",
+			      (unsigned)(j->uid != getuid() ? j->uid : j->gid), (unsigned)getuid(),
+			      (unsigned)getgid());
 	return 0;
 }
 
@@ -958,23 +946,23 @@ int mvm_jail_enter(const struct mvm_jail *jail, const struct mvm_config *cfg, in
 	if (ret < 0)
 		return ret;
 	if (stat(j.dir, &st) < 0)
-		return jerr(err, errlen, -errno,
-			    "jail: cannot use %s as the jail's root: %s (create an empty "
-			    "directory for it, e.g. mkdir -p %s)",
-			    j.dir, strerror(errno), j.dir);
+		return errbuf(err, errlen, -errno,
+			      "jail: cannot use %s as the jail's root: %s (create an empty "
+			      "directory for it, e.g. mkdir -p %s)",
+			      j.dir, strerror(errno), j.dir);
 	if (!S_ISDIR(st.st_mode) || j.dir[0] != '/')
-		return jerr(err, errlen, -ENOTDIR,
-			    "jail: cannot use %s as the jail's root: %s (give an absolute path "
-			    "to an empty directory)",
-			    j.dir,
-			    S_ISDIR(st.st_mode) ? "not an absolute path" : "not a directory");
+		return errbuf(err, errlen, -ENOTDIR,
+			      "jail: cannot use %s as the jail's root: %s (give an absolute path "
+			      "to an empty directory)",
+			      j.dir,
+			      S_ISDIR(st.st_mode) ? "not an absolute path" : "not a directory");
 	if (!getcwd(c.cwd, sizeof(c.cwd)))
-		return jerr(err, errlen, -errno, "jail: cannot get the current directory: %s",
-			    strerror(errno));
+		return errbuf(err, errlen, -errno, "jail: cannot get the current directory: %s",
+			      strerror(errno));
 	ret = jail_plan_paths(cfg, c.cwd, c.paths, JAIL_MAX_PATHS);
 	if (ret < 0)
-		return jerr(err, errlen, ret, "jail: cannot list what the VM needs: %s",
-			    strerror(-ret));
+		return errbuf(err, errlen, ret, "jail: cannot list what the VM needs: %s",
+			      strerror(-ret));
 	c.npaths = ret;
 	for (unsigned i = 0; i < cfg->nnets; i++) {
 		struct vmm_err e = {{0}};
@@ -984,14 +972,15 @@ int mvm_jail_enter(const struct mvm_jail *jail, const struct mvm_config *cfg, in
 		/* Inside the jail there is no libslirp file to dlopen: map it now. */
 		ret = net_slirp_preload(&e);
 		if (ret < 0)
-			return jerr(err, errlen, ret, "%s", e.msg);
+			return errbuf(err, errlen, ret, "%s", e.msg);
 		break;
 	}
 	if (j.pids && j.pids < (uint64_t)cfg->cpus + 4)
-		return jerr(err, errlen, -EINVAL,
-			    "jail: pids=%llu is too few for %u vCPUs (minivmm runs one thread per "
-			    "vCPU plus a few: give at least pids=%u)",
-			    (unsigned long long)j.pids, cfg->cpus, cfg->cpus + 4);
+		return errbuf(
+		    err, errlen, -EINVAL,
+		    "jail: pids=%llu is too few for %u vCPUs (minivmm runs one thread per "
+		    "vCPU plus a few: give at least pids=%u)",
+		    (unsigned long long)j.pids, cfg->cpus, cfg->cpus + 4);
 	/* The console log must exist to be bind-mounted; the VMM truncates it. */
 	if (cfg->console_log) {
 		console_fd = open(cfg->console_log, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -999,23 +988,25 @@ int mvm_jail_enter(const struct mvm_jail *jail, const struct mvm_config *cfg, in
 			if (c.root && fchown(console_fd, j.uid, j.gid) < 0) {
 				ret = -errno;
 				close(console_fd);
-				return jerr(err, errlen, ret, "jail: cannot give %s to uid %u: %s",
-					    cfg->console_log, (unsigned)j.uid, strerror(-ret));
+				return errbuf(err, errlen, ret,
+					      "jail: cannot give %s to uid %u: %s",
+					      cfg->console_log, (unsigned)j.uid, strerror(-ret));
 			}
 			close(console_fd);
 		} else if (errno != EEXIST) {
-			return jerr(err, errlen, -errno,
-				    "jail: cannot create the console log %s: %s", cfg->console_log,
-				    strerror(errno));
+			return errbuf(err, errlen, -errno,
+				      "jail: cannot create the console log %s: %s",
+				      cfg->console_log, strerror(errno));
 		}
 	}
 	if (j.netns && strcmp(j.netns, "new") != 0) {
 		c.netns_fd = open(j.netns, O_RDONLY | O_CLOEXEC);
 		if (c.netns_fd < 0)
-			return jerr(err, errlen, -errno,
-				    "jail: cannot open the network namespace %s: %s (e.g. ip netns "
-				    "add NAME, then netns=/run/netns/NAME)",
-				    j.netns, strerror(errno));
+			return errbuf(
+			    err, errlen, -errno,
+			    "jail: cannot open the network namespace %s: %s (e.g. ip netns "
+			    "add NAME, then netns=/run/netns/NAME)",
+			    j.netns, strerror(errno));
 	}
 	if (jail_wants_cgroup(&j)) {
 		ret = cgroup_prepare(&j, &c.cg, err, errlen);
@@ -1023,7 +1014,7 @@ int mvm_jail_enter(const struct mvm_jail *jail, const struct mvm_config *cfg, in
 			goto fail;
 	}
 	if (pipe2(alive, O_CLOEXEC) < 0) {
-		ret = jerr(err, errlen, -errno, "jail: pipe: %s", strerror(errno));
+		ret = errbuf(err, errlen, -errno, "jail: pipe: %s", strerror(errno));
 		goto fail;
 	}
 	c.alive_rd = alive[0];
@@ -1042,13 +1033,13 @@ int mvm_jail_enter(const struct mvm_jail *jail, const struct mvm_config *cfg, in
 	}
 	/* Affects only children: the next fork is PID 1 of the new namespace. */
 	if (unshare(CLONE_NEWPID) < 0) {
-		ret = jerr(err, errlen, -errno, "jail: cannot create a PID namespace: %s",
-			   strerror(errno));
+		ret = errbuf(err, errlen, -errno, "jail: cannot create a PID namespace: %s",
+			     strerror(errno));
 		goto fail_unblock;
 	}
 	pid = fork();
 	if (pid < 0) {
-		ret = jerr(err, errlen, -errno, "jail: fork: %s", strerror(errno));
+		ret = errbuf(err, errlen, -errno, "jail: fork: %s", strerror(errno));
 		goto fail_unblock;
 	}
 	if (pid == 0) {

@@ -16,6 +16,20 @@ uint64_t clock_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+struct timespec monotonic_after_ms(unsigned ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
 static void log_vmsg(const struct logger *log, enum log_level level, const char *fmt, va_list ap)
 {
 	char line[1024];
@@ -94,6 +108,18 @@ void log_guest_error(const struct logger *log, struct ratelimit *rl, const char 
 	va_start(ap, fmt);
 	log_vmsg(log, LOG_WARN, fmt, ap);
 	va_end(ap);
+}
+
+int errbuf(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
 }
 
 int vmm_errf(struct vmm_err *err, int ret, const char *fmt, ...)

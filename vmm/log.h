@@ -17,7 +17,9 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 enum log_level {
 	LOG_ERROR = 0,
@@ -86,7 +88,18 @@ struct vmm_err {
 int vmm_errf(struct vmm_err *err, int ret, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * The same for the public API's (char *err, size_t errlen) buffers: formats
+ * into err unless it is NULL or empty (the caller may not want the text),
+ * overwriting what is there, and returns `ret`.
+ */
+int errbuf(char *err, size_t errlen, int ret, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Monotonic clock in nanoseconds. */
 uint64_t clock_ns(void);
+
+/* Now + ms on CLOCK_MONOTONIC: a deadline for a condvar set to that clock. */
+struct timespec monotonic_after_ms(unsigned ms);
 
 #endif

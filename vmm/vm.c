@@ -1103,20 +1103,6 @@ int vm_run(struct vm *vm, struct mvm_exit *exit)
 
 #define VM_PAUSE_TIMEOUT_MS 2000
 
-static struct timespec monotonic_after_ms(unsigned ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
 static void vm_unpark(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->pause.lock);

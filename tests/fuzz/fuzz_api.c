@@ -9,87 +9,14 @@
  * whole to the --config-file loader.  Every reply must be 2xx without a
  * body only for 204, and anything else must carry a parseable fault.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "tests/fuzz/fuzz.h"
+#include "tests/unit/fake_api_backend.h"
 #include "vmm/api.h"
 #include "vmm/api_json.h"
 #include <json-c/json.h>
-
-struct fake {
-	enum mvm_vm_state state;
-};
-
-static int f_start(void *o, struct mvm_config *cfg, char *err, size_t errlen)
-{
-	((struct fake *)o)->state = MVM_STATE_RUNNING;
-	return 0;
-}
-static enum mvm_vm_state f_state(void *o)
-{
-	return ((struct fake *)o)->state;
-}
-static uint64_t f_uptime(void *o)
-{
-	return 1;
-}
-static int f_exit_info(void *o, struct mvm_exit *ex)
-{
-	memset(ex, 0, sizeof(*ex));
-	return ((struct fake *)o)->state == MVM_STATE_ENDED ? 0 : -EAGAIN;
-}
-static int f_pause(void *o)
-{
-	struct fake *f = o;
-	if (f->state != MVM_STATE_RUNNING)
-		return -EINVAL;
-	f->state = MVM_STATE_PAUSED;
-	return 0;
-}
-static int f_resume(void *o)
-{
-	struct fake *f = o;
-	if (f->state != MVM_STATE_PAUSED)
-		return -EINVAL;
-	f->state = MVM_STATE_RUNNING;
-	return 0;
-}
-static int f_button(void *o)
-{
-	return 0;
-}
-static void f_stop(void *o)
-{
-	((struct fake *)o)->state = MVM_STATE_ENDED;
-}
-static int f_metrics(void *o, mvm_metric_fn fn, void *arg)
-{
-	fn(arg, "vcpu0.exits_io", 1);
-	fn(arg, "blk0.read_bytes", 2);
-	return 0;
-}
-static int f_replace(void *o, unsigned index, const char *path, char *err, size_t errlen)
-{
-	if (index >= MVM_MAX_DISKS)
-		abort(); /* the router must only name drives it knows */
-	return 0;
-}
-static int f_open_sink(void *o, enum api_sink which, const char *path, int *fd, char *err,
-		       size_t errlen)
-{
-	/* A real fd, so that FlushMetrics writes somewhere. */
-	*fd = which == API_SINK_METRICS ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -1;
-	return 0;
-}
-
-static const struct api_backend_ops ops = {
-    f_start,  f_state, f_uptime,  f_exit_info, f_pause,	    f_resume,
-    f_button, f_stop,  f_metrics, f_replace,   f_open_sink,
-};
 
 static void check_reply(const struct api_reply *r)
 {
@@ -110,13 +37,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const methods[] = {"GET", "PUT", "PATCH", "DELETE", "POST", ""};
 	struct fuzz_in in = fuzz_in(data, size);
 	struct mvm_config *cfg = mvm_config_new();
-	struct fake fk = {MVM_STATE_NOT_STARTED};
+	struct fake_api fk;
 	struct api_ctx ctx;
 	char err[512];
 
 	if (!cfg)
 		abort();
-	api_ctx_init(&ctx, cfg, &ops, &fk, "fuzz");
+	fake_api_init(&fk);
+	api_ctx_init(&ctx, cfg, &fake_api_ops, &fk, "fuzz");
 	if (size && data[0] == 0xff) {
 		err[0] = '\0';
 		if (api_apply_config_json(&ctx, (const char *)data + 1, size - 1, err,

@@ -14,55 +14,33 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <minivmm.h>
-
-static int failures, checks;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %d - ", ok ? "ok" : "not ok", ++checks);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
+#include "common.h"
 
 /* The guest's "disk: ..." lines, in order. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static char line[256], seen[8][128];
-static size_t line_len;
+static struct console_lines lines;
+static char seen[8][128];
 static int nseen;
+
+static void on_line(const char *line, size_t len)
+{
+	(void)len;
+	if (strncmp(line, "disk: ", 6) == 0 && nseen < 8)
+		snprintf(seen[nseen++], sizeof(seen[0]), "%s", line);
+	if (strstr(line, "new size") || strncmp(line, "disk: ", 6) == 0)
+		printf("# guest: %s\n", line);
+}
 
 static void on_console(void *opaque, const uint8_t *buf, size_t len)
 {
 	(void)opaque;
 	pthread_mutex_lock(&lock);
-	for (size_t i = 0; i < len; i++) {
-		if (buf[i] != '\n' && line_len + 1 < sizeof(line)) {
-			if (buf[i] != '\r')
-				line[line_len++] = (char)buf[i];
-			continue;
-		}
-		line[line_len] = '\0';
-		line_len = 0;
-		if (strncmp(line, "disk: ", 6) == 0 && nseen < 8)
-			snprintf(seen[nseen++], sizeof(seen[0]), "%s", line);
-		if (strstr(line, "new size") || strncmp(line, "disk: ", 6) == 0)
-			printf("# guest: %s\n", line);
-	}
+	console_lines_feed(&lines, buf, len, on_line);
 	pthread_mutex_unlock(&lock);
 }
 
@@ -120,27 +98,15 @@ int main(int argc, char **argv)
 	make_image(small, 4u << 20, 'A');
 	make_image(big, 8u << 20, 'B');
 
-	cfg = mvm_config_new();
-	if (!cfg || mvm_config_set_kernel(cfg, argv[1]) || mvm_config_set_initrd(cfg, argv[2]) ||
-	    mvm_config_set_cmdline(cfg, "console=ttyS0 minivmm.action=none run=/disk.sh") ||
-	    mvm_config_add_disk(cfg, small, false) != 0 ||
-	    mvm_config_set(cfg, "run", "timeout", "600", err, sizeof(err)) ||
-	    mvm_config_set(cfg, "console", "stdin", "false", err, sizeof(err))) {
+	cfg = check_config(argv[1], argv[2], "console=ttyS0 minivmm.action=none run=/disk.sh");
+	if (mvm_config_add_disk(cfg, small, false) != 0) {
 		fprintf(stderr, "config failed\n");
 		return 2;
 	}
-	mvm_config_set_console_callback(cfg, on_console, NULL);
-	if (mvm_vm_create(cfg, &vm, err, sizeof(err)) < 0) {
-		fprintf(stderr, "mvm_vm_create: %s\n", err);
-		return 2;
-	}
-	mvm_config_free(cfg);
+	vm = check_create(cfg, on_console);
 	check(mvm_vm_replace_disk(vm, 0, big, err, sizeof(err)) == -EINVAL,
 	      "replace before start is refused (%s)", err);
-	if (mvm_vm_start(vm, err, sizeof(err)) < 0) {
-		fprintf(stderr, "mvm_vm_start: %s\n", err);
-		return 2;
-	}
+	check_start(vm);
 	check(wait_line(0, 240000, got, sizeof(got)) == 0 &&
 		  strcmp(got, "disk: size=8192 data=AAAAAAAA") == 0,
 	      "the guest sees the first image (%s)", got);
@@ -181,6 +147,5 @@ int main(int argc, char **argv)
 	mvm_vm_destroy(vm);
 	unlink(small);
 	unlink(big);
-	printf("%d passed, %d failed\n", checks - failures, failures);
-	return failures ? 1 : 0;
+	return check_summary();
 }

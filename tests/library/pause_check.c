@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,60 +24,37 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <minivmm.h>
+#include "common.h"
 
 #define PAUSE_MS 3000
 
-static int failures, checks;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %d - ", ok ? "ok" : "not ok", ++checks);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
-
 /* The console: lines assembled, the last tick and its guest uptime kept. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static char line[256];
-static size_t line_len;
+static struct console_lines lines;
 static long last_tick = -1;
 static double last_uptime;
 static atomic_long bytes_seen;
+
+static void on_line(const char *line, size_t len)
+{
+	const char *p = strstr(line, "tick=");
+	long t;
+	double up;
+
+	if (!p && len)
+		printf("# guest: %s\n", line);
+	if (p && sscanf(p, "tick=%ld %lf", &t, &up) == 2) {
+		last_tick = t;
+		last_uptime = up;
+	}
+}
 
 static void on_console(void *opaque, const uint8_t *buf, size_t len)
 {
 	(void)opaque;
 	atomic_fetch_add(&bytes_seen, (long)len);
 	pthread_mutex_lock(&lock);
-	for (size_t i = 0; i < len; i++) {
-		if (buf[i] != '\n' && line_len + 1 < sizeof(line)) {
-			if (buf[i] != '\r')
-				line[line_len++] = (char)buf[i];
-			continue;
-		}
-		line[line_len] = '\0';
-		if (!strstr(line, "tick=") && line_len)
-			printf("# guest: %s\n", line);
-		{
-			long t;
-			double up;
-			const char *p = strstr(line, "tick=");
-			if (p && sscanf(p, "tick=%ld %lf", &t, &up) == 2) {
-				last_tick = t;
-				last_uptime = up;
-			}
-		}
-		line_len = 0;
-	}
+	console_lines_feed(&lines, buf, len, on_line);
 	pthread_mutex_unlock(&lock);
 }
 
@@ -169,28 +145,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s KERNEL INITRD\n", argv[0]);
 		return 2;
 	}
-	cfg = mvm_config_new();
-	if (!cfg || mvm_config_set_kernel(cfg, argv[1]) || mvm_config_set_initrd(cfg, argv[2]) ||
-	    mvm_config_set_cmdline(cfg, cmdline) || mvm_config_set_cpus(cfg, 2) ||
-	    mvm_config_set_mem(cfg, 256ull << 20) ||
-	    mvm_config_set(cfg, "run", "timeout", "600", err, sizeof(err)) ||
-	    mvm_config_set(cfg, "console", "stdin", "false", err, sizeof(err))) {
+	cfg = check_config(argv[1], argv[2], cmdline);
+	if (mvm_config_set_cpus(cfg, 2) || mvm_config_set_mem(cfg, 256ull << 20)) {
 		fprintf(stderr, "config failed\n");
 		return 2;
 	}
-	mvm_config_set_console_callback(cfg, on_console, NULL);
-	if (mvm_vm_create(cfg, &vm, err, sizeof(err)) < 0) {
-		fprintf(stderr, "mvm_vm_create: %s\n", err);
-		return 2;
-	}
-	mvm_config_free(cfg);
+	vm = check_create(cfg, on_console);
 	check(mvm_vm_state(vm) == MVM_STATE_NOT_STARTED, "state before start: %s",
 	      mvm_vm_state_name(mvm_vm_state(vm)));
 	check(mvm_vm_pause(vm) == -EINVAL, "pause before start is refused");
-	if (mvm_vm_start(vm, err, sizeof(err)) < 0) {
-		fprintf(stderr, "mvm_vm_start: %s\n", err);
-		return 2;
-	}
+	check_start(vm);
 	check(mvm_vm_start(vm, err, sizeof(err)) == -EALREADY, "a second start: -EALREADY");
 	check(mvm_vm_state(vm) == MVM_STATE_RUNNING, "state after start: %s",
 	      mvm_vm_state_name(mvm_vm_state(vm)));
@@ -277,6 +241,5 @@ stop : {
 	check(mvm_vm_exit_info(vm, &ex) == 0 && ex.reason == MVM_EXIT_STOPPED, "exit info");
 	check(mvm_vm_resume(vm) == -EINVAL, "resume after the end is refused");
 	mvm_vm_destroy(vm);
-	printf("%d passed, %d failed\n", checks - failures, failures);
-	return failures ? 1 : 0;
+	return check_summary();
 }

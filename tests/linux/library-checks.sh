@@ -34,6 +34,26 @@ need_files --made-by "tests/linux/prepare, guest-images/build-microvm-kernel.sh,
 make_tmp library-checks
 stage=$tmp/stage
 
+# relay_check PROG LABEL ARG...: runs $tmp/PROG (a check built against the
+# library, printing "ok"/"not ok" lines) and counts each of its lines as ours,
+# prefixed "LABEL: "; a program that printed none is one failure.
+relay_check() {
+	local prog=$1 label=$2 line found=0
+	shift 2
+	start=$SECONDS
+	timeout -k 5 600 "$tmp/$prog" "$@" >"$tmp/$prog.log" 2>&1 </dev/null
+	echo "# $prog: status $? after $((SECONDS - start)) s"
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "$label: ${line#ok * - }"; found=1 ;;
+		"not ok "*) notok "$label: ${line#not ok * - }"; found=1 ;;
+		*" passed, "*" failed") ;;
+		*) echo "# $line" ;;
+		esac
+	done <"$tmp/$prog.log"
+	[ "$found" = 1 ] || notok "$prog printed no result"
+}
+
 # 1. make install into a staging tree.
 if make -s install DESTDIR="$stage" PREFIX=/usr BUILD="$BUILD" >"$tmp/install.log" 2>&1; then
 	ok "make install DESTDIR=... PREFIX=/usr"
@@ -61,7 +81,7 @@ fi
 # shellcheck disable=SC2046  # pkg-config's words are separate arguments
 for prog in pause_check disk_swap_check; do
 	# shellcheck disable=SC2046  # pkg-config's words are separate arguments
-	cc -O2 -Wall -Wextra -o "$tmp/$prog" "tests/library/$prog.c" \
+	cc -O2 -Wall -Wextra -o "$tmp/$prog" "tests/library/$prog.c" tests/library/common.c \
 		$(pkg-config --cflags minivmm) $(pkg-config --libs minivmm) -lpthread 2>"$tmp/pc.log" ||
 		notok "$prog did not build: $(head -3 "$tmp/pc.log" | tr '\n' ' ')"
 done
@@ -102,35 +122,9 @@ expect embed "the exit callback ran" '^embed: the run ends: '
 expect embed "the power button powered the guest off (ACPI GED -> acpid)" '^embed: ended: poweroff'
 
 # 5. Pause/resume in detail.
-start=$SECONDS
-timeout -k 5 600 "$tmp/pause_check" "$kernel_dir/bzImage" "$tmp/initrd.cpio" \
-	>"$tmp/pause.log" 2>&1 </dev/null
-echo "# pause_check: status $? after $((SECONDS - start)) s"
-found=0
-while IFS= read -r line; do
-	case $line in
-	"ok "*) ok "pause: ${line#ok * - }"; found=1 ;;
-	"not ok "*) notok "pause: ${line#not ok * - }"; found=1 ;;
-	*" passed, "*" failed") ;;
-	*) echo "# $line" ;;
-	esac
-done <"$tmp/pause.log"
-[ "$found" = 1 ] || notok "pause_check printed no result"
+relay_check pause_check pause "$kernel_dir/bzImage" "$tmp/initrd.cpio"
 
 # 6. Disk swap.
-start=$SECONDS
 mkdir -p "$tmp/disks"
-timeout -k 5 600 "$tmp/disk_swap_check" "$kernel_dir/bzImage" "$tmp/initrd.cpio" "$tmp/disks" \
-	>"$tmp/swap.log" 2>&1 </dev/null
-echo "# disk_swap_check: status $? after $((SECONDS - start)) s"
-found=0
-while IFS= read -r line; do
-	case $line in
-	"ok "*) ok "disk swap: ${line#ok * - }"; found=1 ;;
-	"not ok "*) notok "disk swap: ${line#not ok * - }"; found=1 ;;
-	*" passed, "*" failed") ;;
-	*) echo "# $line" ;;
-	esac
-done <"$tmp/swap.log"
-[ "$found" = 1 ] || notok "disk_swap_check printed no result"
+relay_check disk_swap_check "disk swap" "$kernel_dir/bzImage" "$tmp/initrd.cpio" "$tmp/disks"
 finish

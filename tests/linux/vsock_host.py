@@ -22,21 +22,7 @@ import sys
 import threading
 import time
 
-
-def vconnect(uds, port, timeout=20):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(uds)
-    s.sendall(b"CONNECT %d\n" % port)
-    line = b""
-    while not line.endswith(b"\n"):
-        c = s.recv(1)
-        if not c:
-            raise ConnectionRefusedError("no OK line (guest port %d)" % port)
-        line += c
-    if not line.startswith(b"OK "):
-        raise ConnectionError("bad reply %r" % line)
-    return s, int(line[3:])
+from vsock_hybrid import drain, vconnect
 
 
 def recv_all(s, n):
@@ -106,8 +92,7 @@ def cmd_send(uds, port, path):
                 break
             s.sendall(b)
     s.shutdown(socket.SHUT_WR)
-    while s.recv(65536):
-        pass
+    drain(s)
     print("sent=%d" % os.path.getsize(path))
 
 
@@ -128,14 +113,8 @@ def cmd_listen(uds, port, out):
     print("listening", flush=True)
     ls.settimeout(600)
     s, _ = ls.accept()
-    total = 0
     with open(out, "wb") as f:
-        while True:
-            b = s.recv(1 << 20)
-            if not b:
-                break
-            f.write(b)
-            total += len(b)
+        total = drain(s, f)
     s.close()
     print("received=%d" % total)
 
@@ -178,12 +157,7 @@ def cmd_slow(uds, src_port, echo_port, nbytes):
     print("fast-seconds=%.2f" % (time.monotonic() - t0))
     print("fast-worst-ms=%d" % (worst * 1000))
     slow.settimeout(300)
-    got = 0
-    while True:
-        b = slow.recv(1 << 20)
-        if not b:
-            break
-        got += len(b)
+    got = drain(slow)
     print("slow-bytes=%d" % got)
     sys.exit(0 if got == nbytes else 1)
 

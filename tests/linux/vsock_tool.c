@@ -129,7 +129,13 @@ static long long copy(int in, int out)
 	}
 }
 
-static int cmd_echo(unsigned port)
+/*
+ * Serves every connection on port in a child of its own (forever): serve(),
+ * then a half-close, then the peer's close awaited so the RST comes from its
+ * side.
+ */
+static int serve_forked(unsigned port, void (*serve)(int fd, unsigned long long arg),
+			unsigned long long arg)
 {
 	int lfd = listen_on(port);
 
@@ -142,17 +148,28 @@ static int cmd_echo(unsigned port)
 			die("accept");
 		}
 		if (fork() == 0) {
-			close(lfd);
-			copy(fd, fd);
-			shutdown(fd, SHUT_WR);
-			/* Wait for the peer's close so the RST comes from its side. */
 			char c;
+
+			close(lfd);
+			serve(fd, arg);
+			shutdown(fd, SHUT_WR);
 			while (read(fd, &c, 1) > 0)
 				;
 			_exit(0);
 		}
 		close(fd);
 	}
+}
+
+static void serve_echo(int fd, unsigned long long arg)
+{
+	(void)arg;
+	copy(fd, fd);
+}
+
+static int cmd_echo(unsigned port)
+{
+	return serve_forked(port, serve_echo, 0);
 }
 
 static int cmd_recv(unsigned port)
@@ -185,25 +202,14 @@ static void send_gen(int fd, unsigned long long bytes, uint64_t seed)
 	}
 }
 
+static void serve_source(int fd, unsigned long long bytes)
+{
+	send_gen(fd, bytes, 1);
+}
+
 static int cmd_source(unsigned port, unsigned long long bytes)
 {
-	int lfd = listen_on(port);
-
-	signal(SIGCHLD, SIG_IGN);
-	for (;;) {
-		int fd = accept(lfd, NULL, NULL);
-		if (fd < 0)
-			die("accept");
-		if (fork() == 0) {
-			send_gen(fd, bytes, 1);
-			shutdown(fd, SHUT_WR);
-			char c;
-			while (read(fd, &c, 1) > 0)
-				;
-			_exit(0);
-		}
-		close(fd);
-	}
+	return serve_forked(port, serve_source, bytes);
 }
 
 static int cmd_send(unsigned cid, unsigned port)

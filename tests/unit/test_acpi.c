@@ -13,6 +13,7 @@
 #include "boot/acpi.h"
 #include "boot/layout.h"
 #include "vmm/memory.h"
+#include "tests/unit/fake_ram.h"
 
 #define RAM_BYTES 0x100000ull
 
@@ -21,30 +22,12 @@ static uint8_t *ram;
 
 static void setup(void)
 {
-	memset(&gm, 0, sizeof(gm));
-	ram = calloc(1, RAM_BYTES);
-	ck_assert_ptr_nonnull(ram);
-	ck_assert_int_eq(gm_add_region(&gm, 0, RAM_BYTES, ram), 0);
+	ram = fake_ram_new(&gm, RAM_BYTES);
 }
 
 static void teardown(void)
 {
 	free(ram);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
 /* A table at gpa, bounds- and checksum-checked. */
@@ -54,7 +37,7 @@ static const uint8_t *table_at(uint64_t gpa, const char *sig)
 	uint32_t len;
 
 	ck_assert_ptr_nonnull(t);
-	len = get32(t + 4);
+	len = le32(t + 4);
 	ck_assert_uint_ge(len, 36);
 	ck_assert_uint_ge(gpa, ACPI_TABLES_ADDR);
 	ck_assert_uint_le(gpa + len, ACPI_TABLES_END);
@@ -81,12 +64,12 @@ static void build_ok(const struct acpi_config *cfg, struct tables *tb)
 	tb->rsdp = gm_ptr(&gm, rsdp_gpa, 36);
 	ck_assert_ptr_nonnull(tb->rsdp);
 	ck_assert_mem_eq(tb->rsdp, "RSD PTR ", 8);
-	xsdt_gpa = get64(tb->rsdp + 24);
+	xsdt_gpa = le64(tb->rsdp + 24);
 	tb->xsdt = table_at(xsdt_gpa, "XSDT");
-	ck_assert_uint_eq(get32(tb->xsdt + 4), 36 + 2 * 8);
-	tb->fadt = table_at(get64(tb->xsdt + 36), "FACP");
-	tb->madt = table_at(get64(tb->xsdt + 44), "APIC");
-	tb->dsdt = table_at(get64(tb->fadt + 140), "DSDT");
+	ck_assert_uint_eq(le32(tb->xsdt + 4), 36 + 2 * 8);
+	tb->fadt = table_at(le64(tb->xsdt + 36), "FACP");
+	tb->madt = table_at(le64(tb->xsdt + 44), "APIC");
+	tb->dsdt = table_at(le64(tb->fadt + 140), "DSDT");
 }
 
 static const struct acpi_config one_cpu = {.ncpus = 1};
@@ -99,9 +82,9 @@ START_TEST(rsdp_checksums_and_fields)
 	ck_assert_uint_eq(acpi_sum8(tb.rsdp, 20), 0);
 	ck_assert_uint_eq(acpi_sum8(tb.rsdp, 36), 0);
 	ck_assert_mem_eq(tb.rsdp + 9, ACPI_OEM_ID, 6);
-	ck_assert_uint_eq(tb.rsdp[15], 2);	    /* revision */
-	ck_assert_uint_eq(get32(tb.rsdp + 16), 0);  /* no RSDT */
-	ck_assert_uint_eq(get32(tb.rsdp + 20), 36); /* length */
+	ck_assert_uint_eq(tb.rsdp[15], 2);	   /* revision */
+	ck_assert_uint_eq(le32(tb.rsdp + 16), 0);  /* no RSDT */
+	ck_assert_uint_eq(le32(tb.rsdp + 20), 36); /* length */
 	/* The legacy scan looks at 16-byte boundaries in 0xe0000-0xfffff. */
 	ck_assert_uint_eq(ACPI_TABLES_ADDR % 16, 0);
 	ck_assert_uint_ge(ACPI_TABLES_ADDR, 0xe0000);
@@ -115,7 +98,7 @@ START_TEST(xsdt_and_dsdt_pointers)
 	build_ok(&one_cpu, &tb);
 	ck_assert_uint_eq(tb.xsdt[8], 1);
 	/* X_DSDT and the 32-bit DSDT agree. */
-	ck_assert_uint_eq(get32(tb.fadt + 40), get64(tb.fadt + 140));
+	ck_assert_uint_eq(le32(tb.fadt + 40), le64(tb.fadt + 140));
 	ck_assert_uint_eq(tb.dsdt[8], 2); /* 64-bit AML integers */
 	/* Creator is us, not a compiler. */
 	ck_assert_mem_eq(tb.dsdt + 28, "MVMM", 4);
@@ -128,7 +111,7 @@ static void check_gas_io8(const uint8_t *g, uint64_t port)
 	ck_assert_uint_eq(g[1], 8); /* bit width */
 	ck_assert_uint_eq(g[2], 0); /* bit offset */
 	ck_assert_uint_eq(g[3], 1); /* byte access */
-	ck_assert_uint_eq(get64(g + 4), port);
+	ck_assert_uint_eq(le64(g + 4), port);
 }
 
 START_TEST(fadt_hardware_reduced)
@@ -138,19 +121,19 @@ START_TEST(fadt_hardware_reduced)
 	uint16_t boot_arch;
 
 	build_ok(&one_cpu, &tb);
-	ck_assert_uint_eq(get32(tb.fadt + 4), 276);
-	ck_assert_uint_eq(tb.fadt[8], 6);	   /* revision */
-	ck_assert_uint_eq(tb.fadt[131], 3);	   /* minor version: ACPI 6.3 */
-	ck_assert_uint_eq(get32(tb.fadt + 36), 0); /* no FACS */
-	ck_assert_uint_eq(get16(tb.fadt + 46), 0); /* no SCI */
-	ck_assert_uint_eq(get32(tb.fadt + 56), 0); /* no PM1a event block */
-	ck_assert_uint_eq(get32(tb.fadt + 64), 0); /* no PM1a control block */
-	flags = get32(tb.fadt + 112);
+	ck_assert_uint_eq(le32(tb.fadt + 4), 276);
+	ck_assert_uint_eq(tb.fadt[8], 6);	  /* revision */
+	ck_assert_uint_eq(tb.fadt[131], 3);	  /* minor version: ACPI 6.3 */
+	ck_assert_uint_eq(le32(tb.fadt + 36), 0); /* no FACS */
+	ck_assert_uint_eq(le16(tb.fadt + 46), 0); /* no SCI */
+	ck_assert_uint_eq(le32(tb.fadt + 56), 0); /* no PM1a event block */
+	ck_assert_uint_eq(le32(tb.fadt + 64), 0); /* no PM1a control block */
+	flags = le32(tb.fadt + 112);
 	ck_assert(flags & (1u << 20));	 /* HW_REDUCED_ACPI */
 	ck_assert(flags & (1u << 10));	 /* RESET_REG_SUP */
 	ck_assert(flags & (1u << 4));	 /* PWR_BUTTON: no fixed power button */
 	ck_assert(!(flags & (1u << 0))); /* no WBINVD claim */
-	boot_arch = get16(tb.fadt + 109);
+	boot_arch = le16(tb.fadt + 109);
 	ck_assert(boot_arch & (1u << 2));    /* VGA not present */
 	ck_assert(!(boot_arch & (1u << 1))); /* no 8042: Linux must not probe it */
 	ck_assert(!(boot_arch & (1u << 0))); /* no legacy devices */
@@ -171,34 +154,34 @@ static void check_madt(uint32_t ncpus)
 
 	memset(ram, 0, RAM_BYTES);
 	build_ok(&cfg, &tb);
-	ck_assert_uint_eq(get32(tb.madt + 36), LAPIC_ADDR);
-	ck_assert_uint_eq(get32(tb.madt + 40), 1); /* PCAT_COMPAT */
+	ck_assert_uint_eq(le32(tb.madt + 36), LAPIC_ADDR);
+	ck_assert_uint_eq(le32(tb.madt + 40), 1); /* PCAT_COMPAT */
 	e = tb.madt + 44;
-	end = tb.madt + get32(tb.madt + 4);
+	end = tb.madt + le32(tb.madt + 4);
 	while (e < end) {
 		ck_assert_uint_ge(e[1], 2);
 		ck_assert(e + e[1] <= end);
 		switch (e[0]) {
 		case 0:
 			ck_assert_uint_eq(e[1], 8);
-			ck_assert_uint_eq(e[2], lapics);    /* processor UID */
-			ck_assert_uint_eq(e[3], lapics);    /* APIC ID */
-			ck_assert_uint_eq(get32(e + 4), 1); /* enabled */
+			ck_assert_uint_eq(e[2], lapics);   /* processor UID */
+			ck_assert_uint_eq(e[3], lapics);   /* APIC ID */
+			ck_assert_uint_eq(le32(e + 4), 1); /* enabled */
 			lapics++;
 			break;
 		case 1:
 			ck_assert_uint_eq(e[1], 12);
 			ck_assert_uint_eq(e[2], IOAPIC_ID);
-			ck_assert_uint_eq(get32(e + 4), IOAPIC_ADDR);
-			ck_assert_uint_eq(get32(e + 8), IOAPIC_GSI_BASE);
+			ck_assert_uint_eq(le32(e + 4), IOAPIC_ADDR);
+			ck_assert_uint_eq(le32(e + 8), IOAPIC_GSI_BASE);
 			ioapics++;
 			break;
 		case 2:
 			ck_assert_uint_eq(e[1], 10);
-			ck_assert_uint_eq(e[2], 0);	      /* ISA */
-			ck_assert_uint_eq(e[3], 0);	      /* IRQ0 ... */
-			ck_assert_uint_eq(get32(e + 4), 2);   /* ... is GSI 2 */
-			ck_assert_uint_eq(get16(e + 8), 0x5); /* edge, active high */
+			ck_assert_uint_eq(e[2], 0);	     /* ISA */
+			ck_assert_uint_eq(e[3], 0);	     /* IRQ0 ... */
+			ck_assert_uint_eq(le32(e + 4), 2);   /* ... is GSI 2 */
+			ck_assert_uint_eq(le16(e + 8), 0x5); /* edge, active high */
 			isos++;
 			break;
 		default:
@@ -250,7 +233,7 @@ START_TEST(dsdt_s5_and_com1)
 	uint32_t len;
 
 	build_ok(&one_cpu, &tb);
-	len = get32(tb.dsdt + 4);
+	len = le32(tb.dsdt + 4);
 	ck_assert_ptr_nonnull(find(tb.dsdt, len, s5, sizeof(s5)));
 	ck_assert_ptr_nonnull(find(tb.dsdt, len, "\\_S5_", 5)); /* in the root scope */
 	ck_assert_ptr_nonnull(find(tb.dsdt, len, "_SB_", 4));
@@ -278,7 +261,7 @@ START_TEST(dsdt_pvpanic_and_mmio_devices)
 		devs[i].hid = "LNRO0005";
 	}
 	build_ok(&cfg, &tb);
-	len = get32(tb.dsdt + 4);
+	len = le32(tb.dsdt + 4);
 	ck_assert_ptr_nonnull(find(tb.dsdt, len, "QEMU0001", 8));
 	ck_assert_ptr_nonnull(find(tb.dsdt, len, pvpanic_io, sizeof(pvpanic_io)));
 	ck_assert_uint_eq(count(tb.dsdt, len, "LNRO0005", 8), 3);
@@ -314,7 +297,7 @@ START_TEST(dsdt_power_button_through_ged)
 	uint32_t len;
 
 	build_ok(&cfg, &tb);
-	len = get32(tb.dsdt + 4);
+	len = le32(tb.dsdt + 4);
 	ck_assert_ptr_nonnull(find(tb.dsdt, len, "ACPI0013", 8));
 	ck_assert_ptr_nonnull(find(tb.dsdt, len, pnp0c0c, sizeof(pnp0c0c)));
 	ck_assert_ptr_nonnull(find(tb.dsdt, len, ged_irq, sizeof(ged_irq)));
@@ -322,7 +305,7 @@ START_TEST(dsdt_power_button_through_ged)
 
 	/* Without it: none of that. */
 	build_ok(&one_cpu, &tb);
-	len = get32(tb.dsdt + 4);
+	len = le32(tb.dsdt + 4);
 	ck_assert_ptr_null(find(tb.dsdt, len, "ACPI0013", 8));
 	ck_assert_ptr_null(find(tb.dsdt, len, "PWRB", 4));
 
@@ -433,7 +416,7 @@ START_TEST(largest_config_fits)
 		devs[i] = (struct acpi_mmio_device){VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_SIZE,
 						    VIRTIO_MMIO_SIZE, i % IOAPIC_PINS, "LNRO0005"};
 	build_ok(&cfg, &tb);
-	len = get32(tb.dsdt + 4);
+	len = le32(tb.dsdt + 4);
 	ck_assert_uint_eq(count(tb.dsdt, len, "LNRO0005", 8), ACPI_MAX_MMIO_DEVICES);
 	ck_assert_ptr_nonnull(find(tb.dsdt, len, "VR99", 4));
 }
@@ -446,7 +429,7 @@ static uint64_t tables_size(const struct acpi_config *cfg)
 
 	memset(ram, 0, RAM_BYTES);
 	build_ok(cfg, &tb);
-	return (uint64_t)(tb.dsdt - (ram + ACPI_TABLES_ADDR)) + get32(tb.dsdt + 4);
+	return (uint64_t)(tb.dsdt - (ram + ACPI_TABLES_ADDR)) + le32(tb.dsdt + 4);
 }
 
 START_TEST(enospc_when_ram_is_short)

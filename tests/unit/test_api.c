@@ -15,106 +15,10 @@
 #include <unistd.h>
 
 #include "vmm/api.h"
+#include "tests/unit/fake_api_backend.h"
 #include "vmm/api_json.h"
 
-struct fake {
-	enum mvm_vm_state state;
-	int starts, pauses, resumes, buttons, stops, replaced_index;
-	char replaced_path[256];
-	char cmdline_at_start[512];
-	int start_ret;
-	int pipe_w;
-};
-
-static int f_start(void *o, struct mvm_config *cfg, char *err, size_t errlen)
-{
-	struct fake *f = o;
-	f->starts++;
-	mvm_config_get(cfg, "boot", "cmdline", f->cmdline_at_start, sizeof(f->cmdline_at_start));
-	if (f->start_ret < 0) {
-		snprintf(err, errlen, "kernel: no such file");
-		return f->start_ret;
-	}
-	f->state = MVM_STATE_RUNNING;
-	return 0;
-}
-static enum mvm_vm_state f_state(void *o)
-{
-	return ((struct fake *)o)->state;
-}
-static uint64_t f_uptime(void *o)
-{
-	return 1500000000ull;
-}
-static int f_exit_info(void *o, struct mvm_exit *ex)
-{
-	memset(ex, 0, sizeof(*ex));
-	ex->reason = MVM_EXIT_POWEROFF;
-	return ((struct fake *)o)->state == MVM_STATE_ENDED ? 0 : -EAGAIN;
-}
-static int f_pause(void *o)
-{
-	struct fake *f = o;
-	if (f->state != MVM_STATE_RUNNING)
-		return -EINVAL;
-	f->pauses++;
-	f->state = MVM_STATE_PAUSED;
-	return 0;
-}
-static int f_resume(void *o)
-{
-	struct fake *f = o;
-	if (f->state != MVM_STATE_PAUSED)
-		return -EINVAL;
-	f->resumes++;
-	f->state = MVM_STATE_RUNNING;
-	return 0;
-}
-static int f_button(void *o)
-{
-	struct fake *f = o;
-	if (f->state != MVM_STATE_RUNNING)
-		return -EINVAL;
-	f->buttons++;
-	return 0;
-}
-static void f_stop(void *o)
-{
-	((struct fake *)o)->stops++;
-}
-static int f_metrics(void *o, mvm_metric_fn fn, void *arg)
-{
-	fn(arg, "vcpu0.exits_io", 42);
-	fn(arg, "vcpu0.run_ns", 7);
-	fn(arg, "blk0.read_bytes", 4096);
-	fn(arg, "flat", 1);
-	return 0;
-}
-static int f_replace(void *o, unsigned index, const char *path, char *err, size_t errlen)
-{
-	struct fake *f = o;
-	f->replaced_index = (int)index;
-	snprintf(f->replaced_path, sizeof(f->replaced_path), "%s", path);
-	return 0;
-}
-static int f_open_sink(void *o, enum api_sink which, const char *path, int *fd, char *err,
-		       size_t errlen)
-{
-	struct fake *f = o;
-	if (strcmp(path, "/nonexistent") == 0) {
-		snprintf(err, errlen, "%s: No such file or directory", path);
-		return -ENOENT;
-	}
-	*fd = which == API_SINK_METRICS ? dup(f->pipe_w) : -1;
-	return 0;
-}
-
-static const struct api_backend_ops fake_ops = {
-    f_start,  f_state, f_uptime,  f_exit_info, f_pause,	    f_resume,
-    f_button, f_stop,  f_metrics, f_replace,   f_open_sink,
-};
-
-static struct fake fk;
+static struct fake_api fk;
 static struct api_ctx ctx;
 static struct mvm_config *cfg;
 static int pipefd[2];
@@ -122,13 +26,12 @@ static struct api_reply last;
 
 static void setup(void)
 {
-	memset(&fk, 0, sizeof(fk));
+	fake_api_init(&fk);
 	ck_assert_int_eq(pipe2(pipefd, O_NONBLOCK), 0);
-	fk.pipe_w = pipefd[1];
-	fk.replaced_index = -1;
+	fk.sink_fd = pipefd[1];
 	cfg = mvm_config_new();
 	ck_assert_ptr_nonnull(cfg);
-	api_ctx_init(&ctx, cfg, &fake_ops, &fk, "vm-1");
+	api_ctx_init(&ctx, cfg, &fake_api_ops, &fk, "vm-1");
 	memset(&last, 0, sizeof(last));
 }
 
@@ -369,8 +272,7 @@ START_TEST(state_rules)
 	ck_assert_int_eq(fk.buttons, 1);
 	ck_assert_int_eq(req("PUT", "/actions", "{\"action_type\":\"InstanceHalt\"}"), 204);
 	ck_assert_int_eq(fk.stops, 1);
-	/* Once ended, runtime requests are refused and GET still answers. */
-	fk.state = MVM_STATE_ENDED;
+	/* Ended (the fake's stop ends at once): runtime requests are refused, GET answers. */
 	ck_assert_int_eq(req("PATCH", "/vm", "{\"state\":\"Paused\"}"), 400);
 	assert_fault(mvm_vm_state_name(MVM_STATE_ENDED));
 	ck_assert_int_eq(req("PUT", "/actions", "{\"action_type\":\"InstanceHalt\"}"), 400);

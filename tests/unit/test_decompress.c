@@ -22,6 +22,7 @@
 #include "boot/boot.h"
 #include "boot/decompress.h"
 #include "boot/layout.h"
+#include "tests/unit/fake_ram.h"
 
 #define DATA_SIZE (1u << 20)
 #define LZ4_MAGIC 0x184c2102u
@@ -503,10 +504,7 @@ static uint8_t *ram;
 
 static void setup_ram(void)
 {
-	memset(&gm, 0, sizeof(gm));
-	ram = calloc(1, RAM_SIZE);
-	ck_assert_ptr_nonnull(ram);
-	ck_assert_int_eq(gm_add_region(&gm, 0, RAM_SIZE, ram), 0);
+	ram = fake_ram_new(&gm, RAM_SIZE);
 }
 
 static void teardown_ram(void)

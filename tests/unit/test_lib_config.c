@@ -11,6 +11,16 @@
 
 #include "vmm/config.h"
 
+/* section.key reads back as want. */
+static void expect_value(struct mvm_config *cfg, const char *section, const char *key,
+			 const char *want)
+{
+	char buf[64]; /* values here are short: a longer one fails (-ENOSPC) */
+
+	ck_assert_int_eq(mvm_config_get(cfg, section, key, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, want);
+}
+
 START_TEST(get_reads_back_what_set_took)
 {
 	struct mvm_config *cfg = mvm_config_new();
@@ -18,29 +28,20 @@ START_TEST(get_reads_back_what_set_took)
 
 	ck_assert_ptr_nonnull(cfg);
 	/* Defaults: "" when unset. */
-	ck_assert_int_eq(mvm_config_get(cfg, "vm", "cpus", buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "1");
-	ck_assert_int_eq(mvm_config_get(cfg, "vm", "mem", buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "256M");
-	ck_assert_int_eq(mvm_config_get(cfg, "boot", "kernel", buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "");
-	ck_assert_int_eq(mvm_config_get(cfg, "rng", "enabled", buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "true");
-	ck_assert_int_eq(mvm_config_get(cfg, "run", "seccomp", buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "on");
-	ck_assert_int_eq(mvm_config_get(cfg, "run", "log_level", buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "info");
+	expect_value(cfg, "vm", "cpus", "1");
+	expect_value(cfg, "vm", "mem", "256M");
+	expect_value(cfg, "boot", "kernel", "");
+	expect_value(cfg, "rng", "enabled", "true");
+	expect_value(cfg, "run", "seccomp", "on");
+	expect_value(cfg, "run", "log_level", "info");
 
 	/* Every value set as text reads back as text mvm_config_set() takes again. */
 	ck_assert_int_eq(mvm_config_set(cfg, "vm", "mem", "2G", err, sizeof(err)), 0);
-	ck_assert_int_eq(mvm_config_get(cfg, "vm", "mem", buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "2G");
+	expect_value(cfg, "vm", "mem", "2G");
 	ck_assert_int_eq(mvm_config_set(cfg, "disk0", "cache", "unsafe", err, sizeof(err)), 0);
-	ck_assert_int_eq(mvm_config_get(cfg, "disk0", "cache", buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "unsafe");
+	expect_value(cfg, "disk0", "cache", "unsafe");
 	ck_assert_int_eq(mvm_config_set(cfg, "rng", "rate", "1M", err, sizeof(err)), 0);
-	ck_assert_int_eq(mvm_config_get(cfg, "rng", "rate", buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "1M");
+	expect_value(cfg, "rng", "rate", "1M");
 	ck_assert_int_eq(mvm_config_set(cfg, "vm", "mem", buf, err, sizeof(err)), -EINVAL);
 
 	/* Unknown names, a buffer too small. */
@@ -54,31 +55,26 @@ END_TEST
 START_TEST(typed_setters_check_like_text)
 {
 	struct mvm_config *cfg = mvm_config_new();
-	char buf[64];
 
 	ck_assert_int_eq(mvm_config_set_cpus(cfg, 4), 0);
 	ck_assert_int_eq(mvm_config_set_cpus(cfg, 0), -EINVAL);
 	ck_assert_int_eq(mvm_config_set_cpus(cfg, MVM_MAX_CPUS + 1), -EINVAL);
-	ck_assert_int_eq(mvm_config_get(cfg, "vm", "cpus", buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "4");
+	expect_value(cfg, "vm", "cpus", "4");
 	ck_assert_int_eq(mvm_config_set_mem(cfg, 512ull << 20), 0);
 	ck_assert_int_eq(mvm_config_set_mem(cfg, (512ull << 20) + 1), -EINVAL);
 	ck_assert_int_eq(mvm_config_set_mem(cfg, MVM_MAX_MEM_BYTES * 2), -EINVAL);
 	ck_assert_int_eq(mvm_config_set_kernel(cfg, "/k"), 0);
 	ck_assert_int_eq(mvm_config_set_initrd(cfg, "/i"), 0);
 	ck_assert_int_eq(mvm_config_set_cmdline(cfg, "console=ttyS0 quiet"), 0);
-	ck_assert_int_eq(mvm_config_get(cfg, "boot", "cmdline", buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "console=ttyS0 quiet");
+	expect_value(cfg, "boot", "cmdline", "console=ttyS0 quiet");
 	ck_assert_int_eq(mvm_config_set_kernel(cfg, NULL), -EINVAL);
 
 	/* Disks in order; the ninth does not fit. */
 	for (int i = 0; i < MVM_MAX_DISKS; i++)
 		ck_assert_int_eq(mvm_config_add_disk(cfg, "/d.img", i == 1), i);
 	ck_assert_int_eq(mvm_config_add_disk(cfg, "/d.img", false), -ENOSPC);
-	ck_assert_int_eq(mvm_config_get(cfg, "disk1", "ro", buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "true");
-	ck_assert_int_eq(mvm_config_get(cfg, "disk0", "ro", buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "false");
+	expect_value(cfg, "disk1", "ro", "true");
+	expect_value(cfg, "disk0", "ro", "false");
 	ck_assert_int_eq(mvm_config_add_disk(cfg, "", false), -EINVAL);
 	mvm_config_free(cfg);
 }

@@ -14,6 +14,7 @@
 
 #include "boot/boot.h"
 #include "boot/layout.h"
+#include "tests/unit/fake_ram.h"
 
 #define RAM_SIZE     (64ull << 20)
 #define SETUP_SECTS  1
@@ -32,10 +33,7 @@ struct bz {
 
 static void setup(void)
 {
-	memset(&gm, 0, sizeof(gm));
-	ram = calloc(1, RAM_SIZE);
-	ck_assert_ptr_nonnull(ram);
-	ck_assert_int_eq(gm_add_region(&gm, 0, RAM_SIZE, ram), 0);
+	ram = fake_ram_new(&gm, RAM_SIZE);
 }
 
 static void teardown(void)

@@ -18,6 +18,7 @@
 #include "boot/mptable.h"
 #include "vmm/memory.h"
 #include "vmm/minivmm.h"
+#include "tests/unit/fake_ram.h"
 
 #define RAM_BYTES 0x100000ull
 
@@ -26,25 +27,12 @@ static uint8_t *ram;
 
 static void setup(void)
 {
-	memset(&gm, 0, sizeof(gm));
-	ram = calloc(1, RAM_BYTES);
-	ck_assert_ptr_nonnull(ram);
-	ck_assert_int_eq(gm_add_region(&gm, 0, RAM_BYTES, ram), 0);
+	ram = fake_ram_new(&gm, RAM_BYTES);
 }
 
 static void teardown(void)
 {
 	free(ram);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16;
 }
 
 static uint8_t sum(const uint8_t *p, size_t n)
@@ -92,22 +80,22 @@ static void parse(struct parsed *out)
 	ck_assert_uint_eq(fps[9], 4);  /* spec 1.4 */
 	ck_assert_uint_eq(fps[11], 0); /* a configuration table, not a default config */
 	ck_assert_uint_eq(fps[12], 0); /* virtual wire, no IMCR */
-	t = gm_ptr(&gm, get32(fps + 4), 44);
+	t = gm_ptr(&gm, le32(fps + 4), 44);
 	ck_assert_ptr_nonnull(t);
 	ck_assert_mem_eq(t, "PCMP", 4);
-	len = get16(t + 4);
-	t = gm_ptr(&gm, get32(fps + 4), len);
+	len = le16(t + 4);
+	t = gm_ptr(&gm, le32(fps + 4), len);
 	ck_assert_ptr_nonnull(t);
-	ck_assert_uint_le(get32(fps + 4) + len, MPTABLE_END);
+	ck_assert_uint_le(le32(fps + 4) + len, MPTABLE_END);
 	ck_assert_uint_eq(sum(t, len), 0);
 	ck_assert_uint_eq(t[6], 4);
-	ck_assert_uint_eq(get32(t + 36), LAPIC_ADDR);
-	ck_assert_uint_eq(get16(t + 40), 0); /* no extended entries */
-	ck_assert_uint_eq(get32(t + 28), 0); /* no OEM table */
+	ck_assert_uint_eq(le32(t + 36), LAPIC_ADDR);
+	ck_assert_uint_eq(le16(t + 40), 0); /* no extended entries */
+	ck_assert_uint_eq(le32(t + 28), 0); /* no OEM table */
 
 	e = t + 44;
 	end = t + len;
-	for (unsigned n = 0; n < get16(t + 34); n++) {
+	for (unsigned n = 0; n < le16(t + 34); n++) {
 		ck_assert(e < end);
 		/* The spec wants the entries sorted by type. */
 		ck_assert_uint_ge(e[0], last_type);
@@ -130,14 +118,14 @@ static void parse(struct parsed *out)
 		case 2:
 			out->ioapic_id = e[1];
 			ck_assert_uint_eq(e[3] & 1, 1); /* usable */
-			out->ioapic_addr = get32(e + 4);
+			out->ioapic_addr = le32(e + 4);
 			out->nioapic++;
 			e += 8;
 			break;
 		case 3:
-			ck_assert_uint_eq(e[1], 0);	    /* INT */
-			ck_assert_uint_eq(get16(e + 2), 5); /* active high, edge */
-			ck_assert_uint_eq(e[4], 0);	    /* the ISA bus */
+			ck_assert_uint_eq(e[1], 0);	   /* INT */
+			ck_assert_uint_eq(le16(e + 2), 5); /* active high, edge */
+			ck_assert_uint_eq(e[4], 0);	   /* the ISA bus */
 			ck_assert_uint_eq(e[6], IOAPIC_ID);
 			ck_assert_uint_lt(e[7], IOAPIC_PINS);
 			ck_assert_int_eq(out->pin_of_isa_irq[e[5]], -1); /* one entry per source */
@@ -172,7 +160,7 @@ START_TEST(floating_pointer_where_linux_scans)
 	ck_assert_uint_ge(MPTABLE_ADDR, 639 * 1024);
 	ck_assert_uint_le(MPTABLE_ADDR + 16, 640 * 1024);
 	ck_assert_ptr_eq(find_fps(), ram + MPTABLE_ADDR);
-	ck_assert_uint_eq(get32(ram + MPTABLE_ADDR + 4), MPTABLE_ADDR + 16);
+	ck_assert_uint_eq(le32(ram + MPTABLE_ADDR + 4), MPTABLE_ADDR + 16);
 }
 END_TEST
 

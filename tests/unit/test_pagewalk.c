@@ -12,6 +12,7 @@
 
 #include "vmm/memory.h"
 #include "vmm/pagewalk.h"
+#include "tests/unit/fake_ram.h"
 
 #define RAM_BYTES (4ull << 20)
 
@@ -69,10 +70,7 @@ static uint32_t get32(uint64_t gpa)
 /* Kernel-mode 64-bit CPU, WP on, 4-level paging, every permission at the upper levels. */
 static void setup(void)
 {
-	ram = calloc(1, RAM_BYTES);
-	ck_assert_ptr_nonnull(ram);
-	memset(&gm, 0, sizeof(gm));
-	ck_assert_int_eq(gm_add_region(&gm, 0, RAM_BYTES, ram), 0);
+	ram = fake_ram_new(&gm, RAM_BYTES);
 	cpu = (struct pw_cpu){
 	    .cr0 = X86_CR0_PE | X86_CR0_PG | X86_CR0_WP,
 	    .cr3 = PML4,

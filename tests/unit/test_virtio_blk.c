@@ -59,6 +59,14 @@ static void file_read(uint64_t off, void *buf, size_t len)
 	close(fd);
 }
 
+static void file_write(uint64_t off, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, buf, len, (off_t)off), (ssize_t)len);
+	close(fd);
+}
+
 static uint64_t file_checksum(void)
 {
 	uint8_t *buf = malloc(DISK_BYTES);
@@ -746,12 +754,7 @@ START_TEST(budget_caps_bytes_and_splits_big_requests)
 	start_device_loop(MVM_DISK_CACHE_WRITEBACK, 16u << 20, 32);
 	for (unsigned i = 0; i < sizeof(marker); i++)
 		marker[i] = (uint8_t)(0xa5 ^ i);
-	{
-		int fd = open(path, O_WRONLY);
-		ck_assert_int_ge(fd, 0);
-		ck_assert_int_eq(pwrite(fd, marker, sizeof(marker), 9 << 20), sizeof(marker));
-		close(fd);
-	}
+	file_write(9 << 20, marker, sizeof(marker));
 	hdr = header(VIRTIO_BLK_T_IN, 0);
 	data = vtd_alloc(&drv, 1u << 20, true);
 	st = status_buf();
@@ -996,31 +999,9 @@ END_TEST
 
 /* ---- Metrics and disk replacement (mvm_vm_metrics, mvm_vm_replace_disk) ---- */
 
-struct metric_table {
-	char name[16][48];
-	uint64_t value[16];
-	unsigned n;
-};
-
-static void collect_metric(void *opaque, const char *name, uint64_t value)
-{
-	struct metric_table *t = opaque;
-
-	ck_assert_uint_lt(t->n, 16);
-	snprintf(t->name[t->n], sizeof(t->name[0]), "%s", name);
-	t->value[t->n++] = value;
-}
-
 static uint64_t blk_metric(const char *name)
 {
-	struct metric_table t = {.n = 0};
-
-	virtio_blk_device_ops(blk)->metrics(blk, "blk0", collect_metric, &t);
-	for (unsigned i = 0; i < t.n; i++)
-		if (strcmp(t.name[i], name) == 0)
-			return t.value[i];
-	ck_abort_msg("no metric %s", name);
-	return 0;
+	return vtd_metric(virtio_blk_device_ops(blk), blk, "blk0", name);
 }
 
 START_TEST(metrics_count_requests_bytes_and_errors)
@@ -1117,12 +1098,7 @@ START_TEST(replace_image_waits_for_the_request_in_flight)
 
 	start_device_loop(MVM_DISK_CACHE_WRITEBACK, 16u << 20, 32);
 	memset(marker, 0xa7, sizeof(marker));
-	{
-		int fd = open(path, O_WRONLY);
-		ck_assert_int_ge(fd, 0);
-		ck_assert_int_eq(pwrite(fd, marker, sizeof(marker), 9 << 20), sizeof(marker));
-		close(fd);
-	}
+	file_write(9 << 20, marker, sizeof(marker));
 	hdr = header(VIRTIO_BLK_T_IN, 0);
 	data = vtd_alloc(&drv, 1u << 20, true);
 	st = status_buf();

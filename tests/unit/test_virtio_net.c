@@ -182,34 +182,6 @@ START_TEST(config_space_and_features)
 }
 END_TEST
 
-/* One counter through virtio_device_ops.metrics (what mvm_vm_metrics() reads). */
-struct metric_probe {
-	const char *name;
-	uint64_t value;
-	int found;
-};
-
-static void probe_metric(void *opaque, const char *name, uint64_t value)
-{
-	struct metric_probe *p = opaque;
-
-	if (strcmp(name, p->name) == 0) {
-		p->value = value;
-		p->found++;
-	}
-}
-
-static uint64_t metric(const struct virtio_device_ops *ops, void *dev, const char *prefix,
-		       const char *name)
-{
-	struct metric_probe p = {name, 0, 0};
-
-	ck_assert_ptr_nonnull(ops->metrics);
-	ops->metrics(dev, prefix, probe_metric, &p);
-	ck_assert_msg(p.found == 1, "metric %s reported %d times", name, p.found);
-	return p.value;
-}
-
 START_TEST(tx_frame_reaches_backend)
 {
 	uint8_t got[2048];
@@ -242,9 +214,11 @@ START_TEST(tx_frame_reaches_backend)
 	ck_assert_mem_eq(got + HDR + 100, vtd_host(&drv, bufs[2]), 60);
 	ck_assert_uint_eq(stats().tx_frames, 2);
 	ck_assert_uint_eq(stats().tx_bytes, 1160);
-	ck_assert_uint_eq(metric(virtio_net_device_ops(net), net, "net0", "net0.tx_packets"), 2);
-	ck_assert_uint_eq(metric(virtio_net_device_ops(net), net, "net0", "net0.tx_bytes"), 1160);
-	ck_assert_uint_eq(metric(virtio_net_device_ops(net), net, "net0", "net0.tx_drops"), 0);
+	ck_assert_uint_eq(vtd_metric(virtio_net_device_ops(net), net, "net0", "net0.tx_packets"),
+			  2);
+	ck_assert_uint_eq(vtd_metric(virtio_net_device_ops(net), net, "net0", "net0.tx_bytes"),
+			  1160);
+	ck_assert_uint_eq(vtd_metric(virtio_net_device_ops(net), net, "net0", "net0.tx_drops"), 0);
 }
 END_TEST
 
@@ -376,8 +350,10 @@ START_TEST(rx_frame_with_header)
 	ck_assert_uint_eq(drv.irq_pulses, 1);
 	ck_assert_uint_eq(stats().rx_frames, 1);
 	ck_assert_uint_eq(stats().rx_bytes, 100);
-	ck_assert_uint_eq(metric(virtio_net_device_ops(net), net, "net0", "net0.rx_packets"), 1);
-	ck_assert_uint_eq(metric(virtio_net_device_ops(net), net, "net0", "net0.rx_bytes"), 100);
+	ck_assert_uint_eq(vtd_metric(virtio_net_device_ops(net), net, "net0", "net0.rx_packets"),
+			  1);
+	ck_assert_uint_eq(vtd_metric(virtio_net_device_ops(net), net, "net0", "net0.rx_bytes"),
+			  100);
 }
 END_TEST
 

@@ -132,34 +132,6 @@ START_TEST(identity_features_no_config)
 }
 END_TEST
 
-/* One counter through virtio_device_ops.metrics (what mvm_vm_metrics() reads). */
-struct metric_probe {
-	const char *name;
-	uint64_t value;
-	int found;
-};
-
-static void probe_metric(void *opaque, const char *name, uint64_t value)
-{
-	struct metric_probe *p = opaque;
-
-	if (strcmp(name, p->name) == 0) {
-		p->value = value;
-		p->found++;
-	}
-}
-
-static uint64_t metric(const struct virtio_device_ops *ops, void *dev, const char *prefix,
-		       const char *name)
-{
-	struct metric_probe p = {name, 0, 0};
-
-	ck_assert_ptr_nonnull(ops->metrics);
-	ops->metrics(dev, prefix, probe_metric, &p);
-	ck_assert_msg(p.found == 1, "metric %s reported %d times", name, p.found);
-	return p.value;
-}
-
 START_TEST(fills_buffers_with_random_bytes)
 {
 	struct vtd_buf a, b;
@@ -182,9 +154,9 @@ START_TEST(fills_buffers_with_random_bytes)
 	ck_assert_uint_eq(st.requests, 2);
 	ck_assert_uint_eq(st.bytes, 128);
 	ck_assert_uint_eq(st.throttled, 0);
-	ck_assert_uint_eq(metric(&virtio_rng_ops, rng, "rng", "rng.requests"), 2);
-	ck_assert_uint_eq(metric(&virtio_rng_ops, rng, "rng", "rng.bytes"), 128);
-	ck_assert_uint_eq(metric(&virtio_rng_ops, rng, "rng", "rng.throttled"), 0);
+	ck_assert_uint_eq(vtd_metric(&virtio_rng_ops, rng, "rng", "rng.requests"), 2);
+	ck_assert_uint_eq(vtd_metric(&virtio_rng_ops, rng, "rng", "rng.bytes"), 128);
+	ck_assert_uint_eq(vtd_metric(&virtio_rng_ops, rng, "rng", "rng.throttled"), 0);
 }
 END_TEST
 

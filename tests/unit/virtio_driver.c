@@ -317,3 +317,30 @@ void vtd_run_loop_ms(struct ev_loop *loop, uint64_t ms)
 	ck_assert_int_ge(ev_add_timer_ms(loop, ms, stop_loop, NULL), 0);
 	ck_assert_int_eq(ev_run(loop), 0);
 }
+
+struct metric_probe {
+	const char *name;
+	uint64_t value;
+	int found;
+};
+
+static void probe_metric(void *opaque, const char *name, uint64_t value)
+{
+	struct metric_probe *p = opaque;
+
+	if (strcmp(name, p->name) == 0) {
+		p->value = value;
+		p->found++;
+	}
+}
+
+uint64_t vtd_metric(const struct virtio_device_ops *ops, void *dev, const char *prefix,
+		    const char *name)
+{
+	struct metric_probe p = {name, 0, 0};
+
+	ck_assert_ptr_nonnull(ops->metrics);
+	ops->metrics(dev, prefix, probe_metric, &p);
+	ck_assert_msg(p.found == 1, "metric %s reported %d times", name, p.found);
+	return p.value;
+}

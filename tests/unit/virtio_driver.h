@@ -131,4 +131,11 @@ uint32_t vtd_take_used(struct virtio_test_driver *d, unsigned q, uint32_t *id);
 /* Runs `loop` for `ms` of real time: for devices that complete requests from the loop. */
 void vtd_run_loop_ms(struct ev_loop *loop, uint64_t ms);
 
+/*
+ * One counter through virtio_device_ops.metrics (what mvm_vm_metrics()
+ * reads); fails the test unless the device reports `name` exactly once.
+ */
+uint64_t vtd_metric(const struct virtio_device_ops *ops, void *dev, const char *prefix,
+		    const char *name);
+
 #endif
