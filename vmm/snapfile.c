@@ -537,8 +537,8 @@ static int check_header(const uint8_t *d, size_t size, const char *name, struct 
 {
 	char where[96];
 
-	if (size < sizeof(snap_magic) ? memcmp(d, snap_magic, size) != 0
-				      : memcmp(d, snap_magic, sizeof(snap_magic)) != 0)
+	/* A prefix of the magic is a truncated file, anything else a foreign one. */
+	if (size && memcmp(d, snap_magic, size < sizeof(snap_magic) ? size : sizeof(snap_magic)))
 		return bad(err, -EBADMSG, name, "not a minivmm state file (bad magic)");
 	if (size < SNAP_HEADER_LEN)
 		return bad(err, -EBADMSG, name,

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "vmm/snapfile.h"
@@ -16,13 +17,14 @@ int snapshot_info_main(int argc, char **argv, FILE *out, FILE *errout)
 	int ret;
 
 	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(errout,
+		bool help = argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
+
+		/* Asked-for help is output (stdout, 0); a wrong call is an error (stderr, 125). */
+		fprintf(help ? out : errout,
 			"Usage: minivmm snapshot-info FILE\n"
 			"Validates a snapshot state file and prints its header and sections.\n"
 			"Exit status: 0 valid, 1 damaged or foreign, 125 cannot read it.\n");
-		return argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
-			   ? SNAP_INFO_VALID
-			   : SNAP_INFO_ERROR;
+		return help ? SNAP_INFO_VALID : SNAP_INFO_ERROR;
 	}
 	ret = snap_read_file(argv[1], &r, &err);
 	if (ret < 0) {

@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "vmm/snapfile.h"
+#include "vmm/snapfile_info.h"
 
 static char dir[64];
 static char path[128];
@@ -778,6 +779,81 @@ START_TEST(empty_file_of_no_sections)
 }
 END_TEST
 
+/* `minivmm snapshot-info`: exit statuses and what goes where. */
+static int info(const char *file, char **out, char **errs)
+{
+	char *argv[] = {"snapshot-info", (char *)file, NULL};
+	size_t no, ne;
+	FILE *o = open_memstream(out, &no), *e = open_memstream(errs, &ne);
+	int ret = snapshot_info_main(file ? 2 : 1, argv, o, e);
+
+	fclose(o);
+	fclose(e);
+	return ret;
+}
+
+START_TEST(snapshot_info_cli)
+{
+	struct snap_writer *w;
+	struct vmm_err err = {{0}};
+	char *out, *errs;
+	uint8_t *b;
+	size_t len;
+	FILE *f;
+
+	ck_assert_int_eq(snap_writer_open(path, &w, &err), 0);
+	snap_section_add(w, SNAP_TAG_VCPU, 0, 0, "abcdefgh", 8);
+	snap_section_add(w, SNAP_TAG('N', 'E', 'W', '!'), 4, SNAP_SEC_OPTIONAL, "z", 1);
+	ck_assert_int_eq(snap_writer_finish(w, &err), 0);
+	ck_assert_int_eq(info(path, &out, &errs), 0);
+	ck_assert_str_eq(errs, "");
+	ck_assert_msg(strstr(out, "format:   1.0\narch:     x86_64\n"), "%s", out);
+	ck_assert_msg(strstr(out, "sections: 2\n"), "%s", out);
+	ck_assert_msg(strstr(out, "    0  VCPU                0           48            8  "), "%s",
+		      out);
+	ck_assert_msg(strstr(out, "    1  NEW!                4           80            1  "), "%s",
+		      out);
+	ck_assert_msg(strstr(out, " ok, unknown optional section: skipped\n"), "%s", out);
+	free(out);
+	free(errs);
+
+	/* Damaged: one line on stderr, nothing on stdout, status 1. */
+	b = load(path, &len);
+	b[72] ^= 1; /* a payload byte */
+	f = fopen(path, "w");
+	ck_assert_int_eq(fwrite(b, 1, len, f), len);
+	fclose(f);
+	free(b);
+	ck_assert_int_eq(info(path, &out, &errs), 1);
+	ck_assert_str_eq(out, "");
+	ck_assert_msg(strstr(errs, "minivmm: state file ") == errs &&
+			  strstr(errs, ": section 0 (VCPU 0) checksum mismatch: the file is "
+				       "corrupted\n") &&
+			  strchr(errs, '\n') == errs + strlen(errs) - 1,
+		      "%s", errs);
+	free(out);
+	free(errs);
+
+	/* Cannot read, or called wrongly: 125. */
+	ck_assert_int_eq(info(dir, &out, &errs), 125);
+	ck_assert_msg(strstr(errs, "not a regular file"), "%s", errs);
+	free(out);
+	free(errs);
+	unlink(path);
+	ck_assert_int_eq(info(path, &out, &errs), 125);
+	free(out);
+	free(errs);
+	ck_assert_int_eq(info(NULL, &out, &errs), 125);
+	ck_assert_msg(strstr(errs, "Usage: minivmm snapshot-info FILE"), "%s", errs);
+	free(out);
+	free(errs);
+	ck_assert_int_eq(info("--help", &out, &errs), 0);
+	ck_assert_msg(strstr(out, "Usage: minivmm snapshot-info FILE"), "%s", out);
+	free(out);
+	free(errs);
+}
+END_TEST
+
 Suite *snapfile_suite(void)
 {
 	Suite *s = suite_create("snapfile");
@@ -803,6 +879,7 @@ Suite *snapfile_suite(void)
 	tcase_add_test(tc, writer_replaces_only_at_finish);
 	tcase_add_test(tc, writer_failures_leave_nothing);
 	tcase_add_test(tc, empty_file_of_no_sections);
+	tcase_add_test(tc, snapshot_info_cli);
 	suite_add_tcase(s, tc);
 	return s;
 }
