@@ -24,6 +24,7 @@
 #include "vmm/api_main.h"
 #include "vmm/jail.h"
 #include "vmm/config.h"
+#include "vmm/snapfile_info.h"
 
 /*
  * Exit statuses (also in --help and the README).  Distinct ranges so that a
@@ -74,6 +75,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: " PROG " --kernel PATH [OPTION]...\n"
 		"       " PROG " --config FILE [OPTION]...\n"
+		"       " PROG " snapshot-info FILE\n"
 		"Boots a Linux kernel in a KVM microVM; the guest's serial console is this\n"
 		"program's stdin and stdout.\n"
 		"\n"
@@ -753,6 +755,9 @@ int main(int argc, char **argv)
 	char err[512];
 	int ret, status;
 
+	/* Subcommands: no VM, their own arguments and exit statuses. */
+	if (argc >= 2 && strcmp(argv[1], "snapshot-info") == 0)
+		return snapshot_info_main(argc - 1, argv + 1, stdout, stderr);
 	config_init(&cfg);
 	parse_args(argc, argv, &cfg);
 	if (api_opts.sock || api_opts.config_file || no_api || api_opts.id) {
